@@ -1,0 +1,88 @@
+/** `@sandport/core`: the sandport specification, errors, schemas, config and registry. Names no vendor. */
+export {
+  type AllowlistEntryKind,
+  type IsolationKind,
+  type NetworkCapabilities,
+  type NetworkMode,
+  type ProviderCapabilities,
+  type ProviderFeatures,
+  type ProviderLimits,
+  type ProviderPriors,
+  type Residency,
+  type Runtime,
+  runtimes,
+} from "./capabilities.ts";
+export { allowlistEntryKind, assertRequestSupported, unsupportedReasons } from "./capability-check.ts";
+export {
+  type CreateProviderOptions,
+  createConfigSchema,
+  createProviderFromConfig,
+  defaultProviderName,
+  type ProviderEntry,
+  parseConfig,
+  type SandportConfig,
+} from "./config.ts";
+export {
+  AbortedError,
+  AuthenticationError,
+  ConfigInvalidError,
+  InvalidRequestError,
+  NoEligibleProviderError,
+  NotFoundError,
+  OutputLimitError,
+  PermissionDeniedError,
+  PolicyDeniedError,
+  type ProviderFailure,
+  ProviderUnavailableError,
+  QuotaExceededError,
+  RateLimitedError,
+  SandboxFailedError,
+  SandportError,
+  type SandportErrorCode,
+  type SandportErrorOptions,
+  TimeoutError,
+  toSandportError,
+  UnsupportedCapabilityError,
+} from "./errors.ts";
+export { createSandbox, throwIfAborted, withSandbox } from "./lifecycle.ts";
+export { defaultMaxOutputBytes, OutputBuffer } from "./output-buffer.ts";
+export {
+  defineProviderFactory,
+  type ProviderContext,
+  type ProviderFactory,
+  ProviderRegistry,
+} from "./provider-registry.ts";
+export {
+  decodeSandboxId,
+  encodeSandboxId,
+  isValidProviderId,
+  type SandboxIdParts,
+  vendorIdFor,
+} from "./sandbox-id.ts";
+export {
+  type Sandbox,
+  type SandboxProvider,
+  type SpecificationVersion,
+  specificationVersion,
+} from "./sandbox-provider.ts";
+export {
+  type CallOptions,
+  type Command,
+  type CreateSandboxRequest,
+  createSandboxRequestSchema,
+  describeIssues,
+  type ExecOptions,
+  type ExecResult,
+  execOptionsSchema,
+  type ListFilter,
+  type NetworkEgress,
+  parseCommand,
+  parseCreateSandboxRequest,
+  parseExecOptions,
+  type ResourceRequest,
+  type RunCodeOptions,
+  type SandboxInfo,
+  type SandboxProcess,
+  type SpawnOptions,
+} from "./sandbox-request.ts";
+export { hasSecretReference, resolveSecretReferences, type SecretSource } from "./secret-reference.ts";

@@ -1,0 +1,53 @@
+/** The provider and sandbox interfaces every backend implements. */
+import type { ProviderCapabilities } from "./capabilities.ts";
+import type {
+  CallOptions,
+  Command,
+  CreateSandboxRequest,
+  ExecOptions,
+  ExecResult,
+  ListFilter,
+  RunCodeOptions,
+  SandboxInfo,
+  SandboxProcess,
+  SpawnOptions,
+} from "./sandbox-request.ts";
+
+/** The specification version this package describes. A breaking change adds v2 beside v1. */
+export const specificationVersion = "sandport.v1";
+
+/** The literal type of {@link specificationVersion}. */
+export type SpecificationVersion = typeof specificationVersion;
+
+/** A sandbox backend instance, e.g. the provider named `"daytona-eu"` in `sandport.json`. */
+export interface SandboxProvider {
+  readonly specificationVersion: SpecificationVersion;
+  /** Instance name from config; prefixes every sandbox id this provider hands out. */
+  readonly providerId: string;
+  /** Honest, static description of what this provider can do. */
+  readonly capabilities: ProviderCapabilities;
+  /** Creates a sandbox. Fails with `UnsupportedCapabilityError` before creating anything it cannot honour. */
+  create(request: CreateSandboxRequest, options?: CallOptions): Promise<Sandbox>;
+  /** Reattaches to a sandbox by its id (`"<providerId>:<vendor id>"`); `not_found` when gone. */
+  connect(sandboxId: string, options?: CallOptions): Promise<Sandbox>;
+  /** Lists live sandboxes this provider can see. */
+  list?(filter?: ListFilter, options?: CallOptions): AsyncIterable<SandboxInfo>;
+}
+
+/** One live sandbox. `await using sandbox = ...` destroys it at the end of the scope. */
+export interface Sandbox extends AsyncDisposable {
+  /** `"<providerId>:<vendor id>"`, so ownership survives process restarts. */
+  readonly id: string;
+  /** Runs a command to completion. A non-zero exit is a result, not an error. */
+  exec(command: Command, options?: ExecOptions): Promise<ExecResult>;
+  /** Runs source code in the given language. */
+  runCode?(code: string, options: RunCodeOptions): Promise<ExecResult>;
+  /** Starts a background process (where `features.background` is declared). */
+  spawn?(command: Command, options?: SpawnOptions): Promise<SandboxProcess>;
+  /** Reads a file; `not_found` when it does not exist. */
+  readFile(path: string, options?: CallOptions): Promise<Uint8Array>;
+  /** Writes a file, creating parent directories. */
+  writeFile(path: string, data: Uint8Array | string, options?: CallOptions): Promise<void>;
+  /** Destroys the sandbox and everything in it. Idempotent. */
+  destroy(options?: CallOptions): Promise<void>;
+}
