@@ -51,7 +51,7 @@ function worldReachable(path: string): boolean {
  * The Node binary the sandbox runs: the host's own. As root, the unprivileged sandbox user may be
  * unable to reach it (e.g. under /root), so it is linked (or copied) into the state directory.
  */
-function prepareNodeBinary(stateDirectory: string, runAsUid: number | undefined): string {
+export function prepareNodeBinary(stateDirectory: string, runAsUid: number | undefined): string {
   const source = process.execPath;
   if (runAsUid === undefined || worldReachable(source)) return source;
   const target = join(stateDirectory, "runtime", `node-${process.version}`);
