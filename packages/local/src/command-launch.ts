@@ -124,7 +124,7 @@ function limitArguments(tools: LaunchTools, limits: LaunchLimits): string[] {
   ];
 }
 
-function dropToUser(tools: LaunchTools, runAsUid: number | undefined): string[] {
+function dropToUser(runAsUid: number | undefined): string[] {
   // pdeathsig: if the host process dies, the launcher dies, and with it every sandboxed process.
   return runAsUid === undefined
     ? ["--pdeathsig=SIGKILL", "--"]
@@ -156,7 +156,7 @@ export function buildLaunch(request: LaunchRequest): Launch {
       mounts.rootMountPoint,
       request.cwd,
     ];
-    return { file: tools.setpriv, args: [...dropToUser(tools, request.runAsUid), ...unshare, ...inner] };
+    return { file: tools.setpriv, args: [...dropToUser(request.runAsUid), ...unshare, ...inner] };
   }
   const bubblewrap = [
     tools.launcher,
@@ -196,5 +196,5 @@ export function buildLaunch(request: LaunchRequest): Launch {
     "3",
     "--",
   ];
-  return { file: tools.setpriv, args: [...dropToUser(tools, request.runAsUid), ...bubblewrap, ...inner] };
+  return { file: tools.setpriv, args: [...dropToUser(request.runAsUid), ...bubblewrap, ...inner] };
 }
