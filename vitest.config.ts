@@ -17,7 +17,7 @@ export default defineConfig({
           typecheck: {
             enabled: true,
             include: ["packages/core/src/**/*.test-d.ts"],
-            tsconfig: "./tsconfig.json",
+            tsconfig: "./packages/core/tsconfig.test.json",
           },
         },
       },

@@ -67,7 +67,9 @@ describe.each(tools)("local sandbox contained by %s", (isolation) => {
   });
 
   it("shows only the sandbox's own processes in /proc", async () => {
-    const result = await sandbox.exec({ shell: "for p in /proc/[0-9]*; do cat $p/cmdline | tr '\\0' ' '; echo; done" });
+    const result = await sandbox.exec({
+      shell: "for p in /proc/[0-9]*; do cat $p/cmdline | tr '\\0' ' '; echo; done",
+    });
     const lines = result.stdout.split("\n").filter((line) => line.trim() !== "");
     expect(lines.length).toBeLessThanOrEqual(4);
     expect(result.stdout).not.toMatch(/vitest/);
@@ -94,7 +96,10 @@ describe.each(tools)("local sandbox contained by %s", (isolation) => {
   });
 
   it("stops a fork bomb, and the next sandbox still works", async () => {
-    const bomb = await sandbox.exec({ shell: "bomb() { bomb | bomb & }; bomb; sleep 2" }, { timeoutMs: 20_000 });
+    const bomb = await sandbox.exec(
+      { shell: "bomb() { bomb | bomb & }; bomb; sleep 2" },
+      { timeoutMs: 20_000 },
+    );
     expect(bomb.timedOut).toBe(false);
     const next = await provider.create({});
     try {
@@ -166,9 +171,13 @@ describe.each(tools)("local sandbox contained by %s", (isolation) => {
       await sandbox.exec(["sh", "-c", "echo ready; exec sleep 1000", ${JSON.stringify(marker)}], {
         onStdout: (text) => process.stdout.write(text),
       });`;
-    const host = spawn(process.execPath, ["--conditions=@sandport/source", "--input-type=module", "--eval", script], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const host = spawn(
+      process.execPath,
+      ["--conditions=@sandport/source", "--input-type=module", "--eval", script],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     await new Promise<void>((resolve, reject) => {
       host.stdout.on("data", (chunk: Buffer) => {
         if (chunk.toString().includes("ready")) resolve();

@@ -22,8 +22,17 @@ export async function createSandbox(
 ): Promise<Sandbox> {
   const { signal } = options;
   throwIfAborted(signal, provider.providerId);
-  const creating = provider.create(request, options);
-  if (signal === undefined) return creating;
+  let creating: Promise<Sandbox>;
+  try {
+    creating = provider.create(request, options);
+  } catch (error) {
+    throw toSandportError(error, provider.providerId);
+  }
+  if (signal === undefined) {
+    return creating.catch((error: unknown) => {
+      throw toSandportError(error, provider.providerId);
+    });
+  }
   return new Promise<Sandbox>((resolve, reject) => {
     let settled = false;
     const onAbort = () => {

@@ -13,8 +13,9 @@ import type {
   SpawnOptions,
 } from "./sandbox-request.ts";
 
+// `as const` keeps the literal type when the value is copied into an object, e.g. `{ specificationVersion }`.
 /** The specification version this package describes. A breaking change adds v2 beside v1. */
-export const specificationVersion = "sandport.v1";
+export const specificationVersion = "sandport.v1" as const;
 
 /** The literal type of {@link specificationVersion}. */
 export type SpecificationVersion = typeof specificationVersion;

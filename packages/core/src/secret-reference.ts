@@ -14,9 +14,10 @@ export interface SecretSource {
 
 const referencePattern = /\$\$\{|\$\{(env|file):([^}]*)\}/g;
 
-/** True when `value` contains a reference. */
+/** True when `value` contains a reference (an escaped `$${...}` is not one). */
 export function hasSecretReference(value: string): boolean {
-  return /\$\{(env|file):/.test(value);
+  for (const match of value.matchAll(referencePattern)) if (match[0] !== "$${") return true;
+  return false;
 }
 
 function resolveString(value: string, source: SecretSource, path: string): string {

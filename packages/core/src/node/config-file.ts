@@ -33,7 +33,7 @@ export interface LoadConfigOptions {
 /** Loads and validates `sandport.json`, or returns the fallback when there is none. */
 export function loadConfigFile(options: LoadConfigOptions): LoadedConfig {
   const environment = options.environment ?? process.env;
-  const named = options.path ?? environment.SANDPORT_CONFIG;
+  const named = options.path ?? (environment.SANDPORT_CONFIG || undefined);
   const path = resolve(options.cwd ?? process.cwd(), named ?? "sandport.json");
   if (named === undefined && !existsSync(path)) {
     return { config: parseConfig(options.fallback, options.registry), path: undefined };
