@@ -23,9 +23,9 @@ function runToEnd(
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env, stdio: ["pipe", "pipe", "pipe", readyPipe ? "pipe" : "ignore"] });
-    child.stdin.end();
-    child.stdout.resume();
-    child.stderr.resume();
+    child.stdin?.end();
+    child.stdout?.resume();
+    child.stderr?.resume();
     (child.stdio[3] as NodeJS.ReadableStream | null)?.resume();
     child.on("error", reject);
     // A failing launch would be a flattering baseline: insist on success.

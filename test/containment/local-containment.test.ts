@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Sandbox } from "@sandport/core";
+import type { LocalSandbox } from "@sandport/local";
 import { createLocalProvider, detectIsolation } from "@sandport/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processesWithMarker, waitForNoProcesses } from "./sandbox-processes.ts";
@@ -26,7 +26,7 @@ describe.each(tools)("local sandbox contained by %s", (isolation) => {
   const provider = createLocalProvider({ isolation, stateDirectory, tmpSizeMb: 16, processes: 64 });
   const hostSecretDirectory = mkdtempSync(join(tmpdir(), "sandport-host-secret-"));
   const hostSecretFile = join(hostSecretDirectory, "secret.txt");
-  let sandbox: Sandbox;
+  let sandbox: LocalSandbox;
   let server: Server;
   let serverPort = 0;
   let serverConnections = 0;

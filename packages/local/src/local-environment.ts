@@ -10,7 +10,7 @@ import {
   statSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { type ProviderCapabilities, ProviderUnavailableError } from "@sandport/core";
+import { ConfigInvalidError, type ProviderCapabilities, ProviderUnavailableError } from "@sandport/core";
 import type { LaunchTools } from "./command-launch.ts";
 import { detectIsolation, launchToolsFor } from "./isolation-detect.ts";
 import type { ResolvedLocalSettings } from "./local-settings.ts";
@@ -35,16 +35,17 @@ export interface LocalEnvironment {
   taskset: string | undefined;
 }
 
-/** True when every directory above `path` can be searched, and the file read, by any user. */
-function worldReachable(path: string): boolean {
-  let current = path;
-  while (current !== "/") {
-    const mode = statSync(current).mode;
-    const needed = current === path ? 0o005 : 0o001;
-    if ((mode & needed) !== needed) return false;
-    current = dirname(current);
+/** The first directory above `path` that other users cannot search, or undefined when there is none. */
+function firstUnsearchableAncestor(path: string): string | undefined {
+  for (let current = dirname(path); current !== "/"; current = dirname(current)) {
+    if ((statSync(current).mode & 0o001) === 0) return current;
   }
-  return true;
+  return undefined;
+}
+
+/** True when any user can reach and read-execute the file at `path`. */
+function worldReachable(path: string): boolean {
+  return (statSync(path).mode & 0o005) === 0o005 && firstUnsearchableAncestor(path) === undefined;
 }
 
 /**
@@ -81,6 +82,14 @@ export async function prepareEnvironment(
 ): Promise<LocalEnvironment> {
   const runAsUid = isRoot() ? settings.sandboxUid : undefined;
   mkdirSync(join(settings.stateDirectory, "sandboxes"), { recursive: true, mode: 0o711 });
+  const blocked = runAsUid === undefined ? undefined : firstUnsearchableAncestor(settings.stateDirectory);
+  if (blocked !== undefined) {
+    throw new ConfigInvalidError(
+      `stateDirectory ${settings.stateDirectory}: sandboxes run as uid ${runAsUid} and cannot reach it, ` +
+        `because ${blocked} is not searchable by other users (chmod o+x it, or choose another stateDirectory)`,
+      { providerId: settings.providerId },
+    );
+  }
   // Sandboxed processes (another uid, as root) must be able to walk down to their workspace.
   chmodSync(settings.stateDirectory, 0o711);
   chmodSync(join(settings.stateDirectory, "sandboxes"), 0o711);

@@ -11,7 +11,6 @@ import {
   NotFoundError,
   type ProviderCapabilities,
   parseCreateSandboxRequest,
-  type Sandbox,
   type SandboxInfo,
   type SandboxProvider,
   specificationVersion,
@@ -96,7 +95,7 @@ export class LocalProvider implements SandboxProvider {
     return this.#environment;
   }
 
-  async create(request: CreateSandboxRequest, options?: CallOptions): Promise<Sandbox> {
+  async create(request: CreateSandboxRequest, options?: CallOptions): Promise<LocalSandbox> {
     const parsed = parseCreateSandboxRequest(request);
     const ownOptions = parsed.providerOptions?.[this.providerId];
     if (ownOptions !== undefined && Object.keys(ownOptions).length > 0) {
@@ -149,7 +148,7 @@ export class LocalProvider implements SandboxProvider {
     return sandbox;
   }
 
-  async connect(sandboxId: string, options?: CallOptions): Promise<Sandbox> {
+  async connect(sandboxId: string, options?: CallOptions): Promise<LocalSandbox> {
     const vendorId = vendorIdFor(this.providerId, sandboxId);
     throwIfAborted(options?.signal, this.providerId);
     const environment = await this.#prepare();

@@ -137,3 +137,20 @@ describe("local provider factory", () => {
     expect((await sandbox.exec({ shell: "echo ok; pwd" })).stdout).toMatch(/^ok\n.*workspace\n$/);
   });
 });
+
+describe("local provider state directory", () => {
+  it.skipIf(process.getuid?.() !== 0)(
+    "explains when the sandbox uid cannot reach the state directory",
+    async () => {
+      const hidden = mkdtempSync(join(tmpdir(), "sandport-local-hidden-")); // mode 0700
+      try {
+        const provider = createLocalProvider({ stateDirectory: join(hidden, "state") });
+        const error = await provider.create({}).catch((caught: unknown) => caught);
+        expect(SandportError.isInstance(error) && error.code).toBe("config_invalid");
+        expect(String((error as Error).message)).toContain("not searchable by other users");
+      } finally {
+        rmSync(hidden, { recursive: true, force: true });
+      }
+    },
+  );
+});

@@ -104,6 +104,8 @@ export function runProcess(options: RunProcessOptions): Promise<RunProcessOutcom
       kill();
     };
     options.signal?.addEventListener("abort", onAbort, { once: true });
+    // The signal may have fired while the caller was still preparing the launch.
+    if (options.signal?.aborted) onAbort();
 
     drain(child.stdout as Readable, stdout, options.onStdout);
     drain(child.stderr as Readable, stderr, options.onStderr);

@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import type { IsolationReport, LocalProviderSettings } from "@sandport/local";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { CliContext } from "../cli-context.ts";
+import { defaultRegistry } from "../default-registry.ts";
+import { executeDoctorCommand } from "./doctor-command.ts";
+
+let directory: string;
+
+beforeEach(() => {
+  directory = mkdtempSync(join(tmpdir(), "sandport-doctor-"));
+});
+
+afterEach(() => {
+  rmSync(directory, { recursive: true, force: true });
+});
+
+function context(config?: unknown) {
+  if (config !== undefined) writeFileSync(join(directory, "sandport.json"), JSON.stringify(config));
+  let stdout = "";
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      stdout += chunk.toString();
+      callback();
+    },
+  });
+  const value: CliContext = {
+    environment: {
+      stdout: stream,
+      stderr: stream,
+      readStdin: async () => "",
+      env: {},
+      cwd: directory,
+      onInterrupt: () => () => {},
+    },
+    registry: defaultRegistry(),
+    globalOptions: () => ({}),
+    setExitCode() {},
+  };
+  return { context: value, output: () => stdout };
+}
+
+const brokenMachine: IsolationReport = {
+  selected: undefined,
+  tools: [
+    { name: "bubblewrap", path: undefined, usable: false, reason: "bwrap is not installed" },
+    { name: "unshare", path: "/usr/bin/unshare", usable: false, reason: "Operation not permitted" },
+  ],
+  runningAsRoot: false,
+  sandboxUid: 1000,
+  runtimes: { shell: "/bin/sh" },
+  problem: "no usable namespace isolation. Fix: allow unprivileged user namespaces.",
+};
+
+describe("sandport doctor", () => {
+  it("prints the problem and exits 1 when no isolation tool is usable", async () => {
+    const { context: doctorContext, output } = context();
+    const exitCode = await executeDoctorCommand({}, doctorContext, async () => brokenMachine);
+    expect(exitCode).toBe(1);
+    const text = output();
+    expect(text).toContain("bubblewrap  not usable  bwrap is not installed");
+    expect(text).toContain("unshare     not usable  Operation not permitted (/usr/bin/unshare)");
+    expect(text).toContain("selected:   nothing (no isolation tool is usable)");
+    expect(text).toContain("running as: an unprivileged user; sandboxes run as uid 1000");
+    expect(text).toContain("python (not found)");
+    expect(text).toContain(
+      "problem:    no usable namespace isolation. Fix: allow unprivileged user namespaces.",
+    );
+  });
+
+  it("explains a fallback and checks the configured local provider's settings", async () => {
+    const { context: doctorContext, output } = context({
+      providers: { edge: { type: "local", sandboxUid: 4242 }, box: { type: "local" } },
+    });
+    let received: LocalProviderSettings | undefined;
+    const exitCode = await executeDoctorCommand({ json: true }, doctorContext, async (settings) => {
+      received = settings;
+      return {
+        ...brokenMachine,
+        selected: "unshare",
+        tools: [
+          brokenMachine.tools[0] as IsolationReport["tools"][number],
+          { name: "unshare", path: "/usr/bin/unshare", usable: true },
+        ],
+        problem: undefined,
+      };
+    });
+    expect(exitCode).toBe(0);
+    expect(received).toEqual({ providerId: "edge", sandboxUid: 4242 });
+    expect(JSON.parse(output())).toMatchObject({
+      provider: "edge",
+      selected: "unshare",
+      selectionReason: "bubblewrap is not usable: bwrap is not installed",
+    });
+  });
+
+  it("refuses a --provider that is not a local provider, naming the configured ones", async () => {
+    const { context: doctorContext } = context({ providers: { box: { type: "local" } } });
+    await expect(executeDoctorCommand({ provider: "nope" }, doctorContext)).rejects.toMatchObject({
+      code: "invalid_request",
+      message: 'unknown provider "nope"; configured providers: box',
+    });
+  });
+});

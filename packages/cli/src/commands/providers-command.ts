@@ -1,0 +1,146 @@
+/** `sandport providers`: the configured providers and what each can do. */
+import {
+  createProviderFromConfig,
+  defaultProviderName,
+  type ProviderCapabilities,
+  type ProviderLimits,
+  type SandportErrorCode,
+  toSandportError,
+} from "@sandport/core";
+import { nodeSecretSource } from "@sandport/core/node";
+import type { Command } from "commander";
+import type { CliContext } from "../cli-context.ts";
+import { exitCodeForErrorCode, exitCodes } from "../exit-codes.ts";
+import { loadCliConfig } from "../load-config.ts";
+
+/** One configured provider as `sandport providers --json` reports it. */
+export interface ProviderListing {
+  /** Instance name from config. */
+  name: string;
+  /** Provider type, e.g. `"local"`. */
+  type: string;
+  /** Whether this is the provider used when none is named. */
+  default: boolean;
+  /** What the provider declares; absent when it could not be built. */
+  capabilities?: ProviderCapabilities;
+  /** Why the provider could not be built (for example a missing `${env:...}` variable). */
+  error?: { code: SandportErrorCode; message: string };
+}
+
+/** Options of `sandport providers`, as parsed. */
+export interface ProvidersCommandOptions {
+  json?: boolean;
+}
+
+/** Adds `providers` to `program`. */
+export function registerProvidersCommand(program: Command, context: CliContext): void {
+  program
+    .command("providers")
+    .description("list the configured providers with their isolation, runtimes, network modes and limits")
+    .option("--json", "print the list, with full capabilities, as JSON")
+    .action((options: ProvidersCommandOptions) => {
+      context.setExitCode(executeProvidersCommand(options, context));
+    });
+}
+
+/** Every configured provider, built to read its capabilities. Construction needs no credentials. */
+export function listProviders(context: CliContext): ProviderListing[] {
+  const { environment, registry } = context;
+  const { config } = loadCliConfig({ registry, environment, path: context.globalOptions().config });
+  const defaultName = defaultProviderName(config);
+  const secrets = nodeSecretSource(environment.env);
+  return Object.entries(config.providers).map(([name, entry]) => {
+    const listing = { name, type: entry.type, default: name === defaultName };
+    try {
+      const provider = createProviderFromConfig(name, { config, registry, secrets });
+      return { ...listing, capabilities: provider.capabilities };
+    } catch (error) {
+      // One broken entry must not hide the others; it is listed with its reason instead.
+      const failure = toSandportError(error, name);
+      return { ...listing, error: { code: failure.code, message: failure.message } };
+    }
+  });
+}
+
+/** Runs `sandport providers`; returns the exit code (non-zero when a provider could not be built). */
+export function executeProvidersCommand(options: ProvidersCommandOptions, context: CliContext): number {
+  const listings = listProviders(context);
+  const { stdout } = context.environment;
+  if (options.json) {
+    stdout.write(`${JSON.stringify(listings, null, 2)}\n`);
+  } else {
+    stdout.write(formatProviderTable(listings));
+  }
+  const failed = listings.find((listing) => listing.error !== undefined);
+  return failed?.error === undefined ? exitCodes.success : exitCodeForErrorCode(failed.error.code);
+}
+
+/** The human-readable table of `sandport providers`. */
+export function formatProviderTable(listings: readonly ProviderListing[]): string {
+  const header = ["NAME", "TYPE", "ISOLATION", "RESIDENCY", "RUNTIMES", "NETWORK", "LIMITS"];
+  const rows = listings.map((listing) => {
+    const name = listing.default ? `${listing.name} *` : listing.name;
+    const capabilities = listing.capabilities;
+    if (capabilities === undefined) {
+      return [
+        name,
+        listing.type,
+        "-",
+        "-",
+        "-",
+        "-",
+        `unavailable: [${listing.error?.code}] ${listing.error?.message}`,
+      ];
+    }
+    return [
+      name,
+      listing.type,
+      capabilities.isolation,
+      capabilities.residency,
+      capabilities.runtimes.join(","),
+      capabilities.network.modes.join(","),
+      describeLimits(capabilities.limits),
+    ];
+  });
+  const widths = header.map((_, column) =>
+    Math.max(...[header, ...rows].map((row) => (row[column] ?? "").length)),
+  );
+  const lines = [header, ...rows].map((row) =>
+    row
+      .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+      .join("  ")
+      .trimEnd(),
+  );
+  return `${lines.join("\n")}\n* default provider\n`;
+}
+
+/** The declared limits in one short phrase, e.g. `memory 8192 MiB, timeout 10 min`. */
+export function describeLimits(limits: ProviderLimits): string {
+  const parts: string[] = [];
+  if (limits.maxCpu !== undefined) parts.push(`cpu ${limits.maxCpu}`);
+  if (limits.maxMemoryMb !== undefined) parts.push(`memory ${limits.maxMemoryMb} MiB`);
+  if (limits.maxDiskMb !== undefined) parts.push(`disk ${limits.maxDiskMb} MiB`);
+  if (limits.gpuTypes.length > 0) {
+    const count = limits.maxGpuCount === undefined ? "" : ` x${limits.maxGpuCount}`;
+    parts.push(`gpu ${limits.gpuTypes.join("/")}${count}`);
+  }
+  if (limits.maxTtlMs !== undefined) parts.push(`ttl ${describeDuration(limits.maxTtlMs)}`);
+  if (limits.maxCommandTimeoutMs !== undefined) {
+    parts.push(`timeout ${describeDuration(limits.maxCommandTimeoutMs)}`);
+  }
+  if (limits.maxConcurrency !== undefined) parts.push(`concurrency ${limits.maxConcurrency}`);
+  return parts.length === 0 ? "none declared" : parts.join(", ");
+}
+
+function describeDuration(milliseconds: number): string {
+  const units: [number, string][] = [
+    [86_400_000, "d"],
+    [3_600_000, "h"],
+    [60_000, "min"],
+    [1000, "s"],
+  ];
+  for (const [size, unit] of units) {
+    if (milliseconds >= size && milliseconds % size === 0) return `${milliseconds / size} ${unit}`;
+  }
+  return `${milliseconds} ms`;
+}

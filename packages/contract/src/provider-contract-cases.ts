@@ -1,0 +1,31 @@
+/** Every conformance case, in the order the suite runs them. */
+import { abortCases } from "./cases/abort-cases.ts";
+import { execCases } from "./cases/exec-cases.ts";
+import { fileCases } from "./cases/file-cases.ts";
+import { lifecycleCases } from "./cases/lifecycle-cases.ts";
+import { limitCases } from "./cases/limit-cases.ts";
+import { requestCases } from "./cases/request-cases.ts";
+import { runCodeCases } from "./cases/run-code-cases.ts";
+import { stdinCases } from "./cases/stdin-cases.ts";
+import { streamingCases } from "./cases/streaming-cases.ts";
+import type { ContractCase } from "./contract-case.ts";
+
+/** All cases of the sandport provider contract; `describeProviderContract` registers each one. */
+export const providerContractCases: readonly ContractCase[] = [
+  ...lifecycleCases,
+  ...execCases,
+  ...stdinCases,
+  ...limitCases,
+  ...streamingCases,
+  ...fileCases,
+  ...requestCases,
+  ...abortCases,
+  ...runCodeCases,
+];
+
+/** The case with `id`; throws for an unknown id, so a typo does not silently run nothing. */
+export function getContractCase(id: string): ContractCase {
+  const found = providerContractCases.find((contractCase) => contractCase.id === id);
+  if (found === undefined) throw new Error(`unknown contract case "${id}"`);
+  return found;
+}

@@ -1,0 +1,172 @@
+/** One sandbox of the process provider: a workspace directory plus the commands running in it. */
+import { constants } from "node:fs";
+import { open, readFile, rm, stat } from "node:fs/promises";
+import { resolve } from "node:path";
+import {
+  type CallOptions,
+  type Command,
+  type ExecOptions,
+  type ExecResult,
+  InvalidRequestError,
+  NotFoundError,
+  parseCommand,
+  parseExecOptions,
+  type RunCodeOptions,
+  type Sandbox,
+  type SandboxInfo,
+  throwIfAborted,
+  toSandportError,
+  UnsupportedCapabilityError,
+} from "@sandport/core";
+import { runProcess } from "./run-process.ts";
+import { resolveReadPath, resolveWritePath } from "./workspace-path.ts";
+
+/** What the provider knows about a sandbox when it creates one. */
+export interface ProcessSandboxInit {
+  id: string;
+  providerId: string;
+  /** Absolute, symlink-free path of the workspace directory. */
+  workspace: string;
+  env: Readonly<Record<string, string>>;
+  labels: Readonly<Record<string, string>>;
+  /** Called once, when the sandbox is destroyed, so the provider forgets it. */
+  onDestroyed(): void;
+}
+
+/** A sandbox whose commands are real child processes of this Node process (`isolation: "none"`). */
+export class ProcessSandbox implements Sandbox {
+  readonly id: string;
+  readonly #init: ProcessSandboxInit;
+  readonly #createdAt = new Date();
+  /** Kill functions of the process groups still running, so destroy can stop them. */
+  readonly #running = new Set<() => void>();
+  #destroyed = false;
+
+  constructor(init: ProcessSandboxInit) {
+    this.id = init.id;
+    this.#init = init;
+  }
+
+  /** What `list()` reports. */
+  get info(): SandboxInfo {
+    return { id: this.id, createdAt: this.#createdAt, labels: this.#init.labels };
+  }
+
+  async exec(command: Command, options?: ExecOptions): Promise<ExecResult> {
+    const parsed = parseCommand(command);
+    const execOptions = parseExecOptions(options);
+    this.#assertLive();
+    throwIfAborted(execOptions.signal, this.#init.providerId);
+    const argv = "shell" in parsed ? ["/bin/sh", "-c", parsed.shell] : parsed;
+    const cwd = await this.#workingDirectory(execOptions.cwd);
+    return runProcess(argv, {
+      cwd,
+      env: {
+        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+        HOME: this.#init.workspace,
+        ...this.#init.env,
+        ...execOptions.env,
+      },
+      stdin: execOptions.stdin,
+      timeoutMs: execOptions.timeoutMs,
+      maxOutputBytes: execOptions.maxOutputBytes,
+      onStdout: execOptions.onStdout,
+      onStderr: execOptions.onStderr,
+      signal: execOptions.signal,
+      providerId: this.#init.providerId,
+      track: (kill) => {
+        this.#running.add(kill);
+        return () => this.#running.delete(kill);
+      },
+    });
+  }
+
+  async runCode(code: string, options: RunCodeOptions): Promise<ExecResult> {
+    const { language, ...execOptions } = options;
+    if (language !== "shell") {
+      throw new UnsupportedCapabilityError(`the process provider runs only shell code, not ${language}`, {
+        providerId: this.#init.providerId,
+      });
+    }
+    return this.exec({ shell: code }, execOptions);
+  }
+
+  async readFile(path: string, options: CallOptions = {}): Promise<Uint8Array> {
+    this.#assertLive();
+    throwIfAborted(options.signal, this.#init.providerId);
+    const target = await resolveReadPath(this.#init.workspace, path, this.#init.providerId);
+    try {
+      const contents = await readFile(target, { signal: options.signal });
+      return new Uint8Array(contents.buffer, contents.byteOffset, contents.byteLength);
+    } catch (error) {
+      throw this.#fileError(error, path);
+    }
+  }
+
+  async writeFile(path: string, data: Uint8Array | string, options: CallOptions = {}): Promise<void> {
+    this.#assertLive();
+    throwIfAborted(options.signal, this.#init.providerId);
+    const target = await resolveWritePath(this.#init.workspace, path, this.#init.providerId);
+    try {
+      // O_NOFOLLOW: an existing symlink at the target must not redirect the write out of the workspace.
+      const file = await open(
+        target,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+      );
+      try {
+        await file.writeFile(data, { signal: options.signal });
+      } finally {
+        await file.close();
+      }
+    } catch (error) {
+      throw this.#fileError(error, path);
+    }
+  }
+
+  async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#init.onDestroyed();
+    for (const kill of this.#running) kill();
+    await rm(this.#init.workspace, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.destroy();
+  }
+
+  #assertLive(): void {
+    if (this.#destroyed) {
+      throw new NotFoundError(`sandbox "${this.id}" was destroyed`, { providerId: this.#init.providerId });
+    }
+  }
+
+  async #workingDirectory(cwd: string | undefined): Promise<string> {
+    if (cwd === undefined) return this.#init.workspace;
+    const directory = resolve(this.#init.workspace, cwd);
+    // Checked here because spawn reports a missing cwd as ENOENT, indistinguishable from a missing command.
+    const stats = await stat(directory).catch(() => undefined);
+    if (stats === undefined) {
+      throw new NotFoundError(`working directory "${cwd}" does not exist`, {
+        providerId: this.#init.providerId,
+      });
+    }
+    if (!stats.isDirectory()) {
+      throw new InvalidRequestError(`working directory "${cwd}" is not a directory`, {
+        providerId: this.#init.providerId,
+      });
+    }
+    return directory;
+  }
+
+  #fileError(error: unknown, path: string): Error {
+    const code = (error as NodeJS.ErrnoException).code;
+    const providerId = this.#init.providerId;
+    if (code === "ENOENT")
+      return new NotFoundError(`no file "${path}" in the sandbox`, { cause: error, providerId });
+    if (code === "EISDIR" || code === "ELOOP" || code === "ENOTDIR") {
+      return new InvalidRequestError(`"${path}" is not a regular file`, { cause: error, providerId });
+    }
+    return toSandportError(error, providerId);
+  }
+}
