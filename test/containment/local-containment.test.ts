@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -188,4 +188,68 @@ describe.each(tools)("local sandbox contained by %s", (isolation) => {
     host.kill("SIGKILL");
     expect(await waitForNoProcesses(marker)).toEqual([]);
   });
+});
+
+describe("local sandbox run by an ordinary user", () => {
+  // The same code path a non-root developer takes: no uid switch, the user's own namespaces.
+  const repositoryReadable = (() => {
+    try {
+      return (
+        (statSync(process.cwd()).mode & 0o005) === 0o005 &&
+        (statSync(process.execPath).mode & 0o005) === 0o005
+      );
+    } catch {
+      return false;
+    }
+  })();
+
+  it.skipIf(process.getuid?.() !== 0 || !repositoryReadable)(
+    "isolates commands when the host process is not root",
+    async () => {
+      const stateDirectory = mkdtempSync(join(tmpdir(), "sandport-ordinary-user-"));
+      chmodSync(stateDirectory, 0o777);
+      const script = `
+        import { createLocalProvider } from "@sandport/local";
+        const provider = createLocalProvider({ stateDirectory: ${JSON.stringify(join(stateDirectory, "state"))} });
+        const sandbox = await provider.create({});
+        const identity = await sandbox.exec({ shell: "cat /proc/self/uid_map; ls /proc | grep -c '^[0-9]'" });
+        const bomb = await sandbox.exec({ shell: "bomb() { bomb | bomb & }; bomb; sleep 1" }, { timeoutMs: 20000 });
+        await sandbox.destroy();
+        console.log(JSON.stringify({ identity: identity.stdout, bombTimedOut: bomb.timedOut }));`;
+      try {
+        const output = await new Promise<string>((resolve, reject) => {
+          const child = spawn(
+            "setpriv",
+            [
+              "--reuid=23456",
+              "--regid=23456",
+              "--clear-groups",
+              "--",
+              process.execPath,
+              "--conditions=@sandport/source",
+              "--input-type=module",
+              "--eval",
+              script,
+            ],
+            { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } },
+          );
+          let stdout = "";
+          let stderr = "";
+          child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));
+          child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
+          child.on("close", (code) =>
+            code === 0 ? resolve(stdout) : reject(new Error(`exit ${code}: ${stderr}`)),
+          );
+        });
+        const result = JSON.parse(output) as { identity: string; bombTimedOut: boolean };
+        // Inside: uid 0 of a user namespace mapped onto the ordinary user, and a private pid namespace.
+        expect(result.identity).toMatch(/^\s*0\s+23456\s+1\n/);
+        expect(Number(result.identity.trim().split("\n").at(-1))).toBeLessThanOrEqual(4);
+        expect(result.bombTimedOut).toBe(false);
+      } finally {
+        rmSync(stateDirectory, { recursive: true, force: true });
+      }
+    },
+    30_000,
+  );
 });

@@ -31,7 +31,7 @@ export interface SandboxProvider {
   create(request: CreateSandboxRequest, options?: CallOptions): Promise<Sandbox>;
   /** Reattaches to a sandbox by its id (`"<providerId>:<vendor id>"`); `not_found` when gone. */
   connect(sandboxId: string, options?: CallOptions): Promise<Sandbox>;
-  /** Lists live sandboxes this provider can see. */
+  /** Lists live sandboxes this provider can see; `filter.labels` must be applied, not ignored. */
   list?(filter?: ListFilter, options?: CallOptions): AsyncIterable<SandboxInfo>;
 }
 
@@ -39,15 +39,23 @@ export interface SandboxProvider {
 export interface Sandbox extends AsyncDisposable {
   /** `"<providerId>:<vendor id>"`, so ownership survives process restarts. */
   readonly id: string;
-  /** Runs a command to completion. A non-zero exit is a result, not an error. */
+  /**
+   * Runs a command to completion. A non-zero exit is a result, not an error. Without `stdin` the
+   * command reads end of input at once. `options.signal` kills the command and every process it
+   * started, and rejects with `AbortedError`. A missing `cwd` is `InvalidRequestError`.
+   */
   exec(command: Command, options?: ExecOptions): Promise<ExecResult>;
   /** Runs source code in the given language. */
   runCode?(code: string, options: RunCodeOptions): Promise<ExecResult>;
   /** Starts a background process (where `features.background` is declared). */
   spawn?(command: Command, options?: SpawnOptions): Promise<SandboxProcess>;
-  /** Reads a file; `not_found` when it does not exist. */
+  /**
+   * Reads a file; `not_found` when it does not exist. Paths are relative to the sandbox's working
+   * area (or absolute inside it); a path that resolves outside it, by `..` or a link, is
+   * `InvalidRequestError` and nothing outside is read.
+   */
   readFile(path: string, options?: CallOptions): Promise<Uint8Array>;
-  /** Writes a file, creating parent directories. */
+  /** Writes a file, creating parent directories. Paths are confined as for `readFile`. */
   writeFile(path: string, data: Uint8Array | string, options?: CallOptions): Promise<void>;
   /** Destroys the sandbox and everything in it. Idempotent. */
   destroy(options?: CallOptions): Promise<void>;
