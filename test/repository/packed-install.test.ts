@@ -1,0 +1,109 @@
+/**
+ * What a separate project gets from `npm pack`: the tarballs of every publishable package,
+ * installed side by side in a temporary project, import and run at run time and type-check with
+ * the published `.d.ts` files (no source condition). Needs the built `dist/` (`npm test` builds).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readWorkspacePackages } from "./workspace-packages.ts";
+
+const repositoryModules = resolve("node_modules");
+const consumer = mkdtempSync(join(tmpdir(), "sandport-packed-consumer-"));
+
+beforeAll(() => {
+  const modules = join(consumer, "node_modules");
+  mkdirSync(join(modules, "@sandport"), { recursive: true });
+  const tarballs = join(consumer, "tarballs");
+  mkdirSync(tarballs);
+  for (const { directory, manifest } of readWorkspacePackages()) {
+    if (manifest.private === true) continue;
+    const output = execFileSync(
+      "npm",
+      ["pack", "--json", "--ignore-scripts", "--pack-destination", tarballs],
+      {
+        cwd: directory,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const [packed] = JSON.parse(output) as { filename: string }[];
+    const target = join(modules, manifest.name as string);
+    mkdirSync(target, { recursive: true });
+    execFileSync("tar", [
+      "-xzf",
+      join(tarballs, (packed as { filename: string }).filename),
+      "-C",
+      target,
+      "--strip-components=1",
+    ]);
+  }
+  // Third-party dependencies come from the repository's install (the test must not reach a registry).
+  for (const entry of readdirSync(repositoryModules)) {
+    if (entry === "@sandport" || entry === ".bin") continue;
+    symlinkSync(join(repositoryModules, entry), join(modules, entry));
+  }
+  writeFileSync(join(consumer, "package.json"), JSON.stringify({ type: "module", private: true }));
+  writeFileSync(
+    join(consumer, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        target: "es2024",
+        lib: ["es2024", "esnext.disposable"],
+        module: "nodenext",
+        strict: true,
+        noEmit: true,
+        types: ["node"],
+        allowImportingTsExtensions: true,
+      },
+      include: ["consumer.ts"],
+    }),
+  );
+  writeFileSync(
+    join(consumer, "consumer.ts"),
+    `import { type SandboxProvider, SandportError, withSandbox } from "@sandport/core";
+import { loadConfigFile } from "@sandport/core/node";
+import { describeProviderContract } from "@sandport/contract";
+import { defaultConfig, defaultRegistry } from "@sandport/cli";
+import { createLocalProvider } from "@sandport/local";
+
+const registry = defaultRegistry();
+const { config } = loadConfigFile({ registry, fallback: defaultConfig, cwd: "/nonexistent" });
+const provider: SandboxProvider = createLocalProvider();
+const stdout: string = await withSandbox(provider, {}, async (sandbox) => (await sandbox.exec(["echo", "packed"])).stdout);
+console.log(JSON.stringify({
+  stdout: stdout.trim(),
+  providers: Object.keys(config.providers),
+  brand: SandportError.isInstance(new Error("x")),
+  contract: typeof describeProviderContract,
+}));
+`,
+  );
+}, 60_000);
+
+afterAll(() => rmSync(consumer, { recursive: true, force: true }));
+
+describe("packed packages in a separate project", () => {
+  it("import and run from the tarballs", () => {
+    const output = execFileSync(process.execPath, ["consumer.ts"], { cwd: consumer, encoding: "utf8" });
+    expect(JSON.parse(output)).toEqual({
+      stdout: "packed",
+      providers: ["local"],
+      brand: false,
+      contract: "function",
+    });
+  });
+
+  it("type-check against the published declarations", () => {
+    const tsc = join(repositoryModules, "typescript", "bin", "tsc");
+    expect(() =>
+      execFileSync(process.execPath, [tsc, "-p", "tsconfig.json"], {
+        cwd: consumer,
+        encoding: "utf8",
+        stdio: "pipe",
+      }),
+    ).not.toThrow();
+  });
+});
