@@ -54,14 +54,16 @@ export interface LaunchRequest {
   command: readonly string[];
 }
 
-/** The host command line. `readyFd` is 3 when the launch reports readiness on fd 3. */
+/** The host command line. The launch writes on fd 3 once the sandbox is set up (see runProcess). */
 export interface Launch {
   file: string;
   args: string[];
 }
 
-/** Written on fd 3 by the setup script: r = ready, c = working directory missing. */
-export const readyMarker = "r";
+/**
+ * Written on fd 3 by the unshare setup script when the working directory is missing; otherwise it
+ * writes "r" (ready), and bubblewrap writes its `--info-fd` JSON there.
+ */
 export const missingDirectoryMarker = "c";
 
 // Runs as root of the new user namespace, pid 1 of the new pid namespace. `mount -a -T` performs
