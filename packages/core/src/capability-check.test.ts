@@ -217,6 +217,9 @@ describe("allowlistEntryKind", () => {
     "::1/128",
     "fe80::/10",
     "2001:DB8:0:0:0:0:0:0/64",
+    "10.0.0.1",
+    "::1",
+    "::ffff:192.0.2.1/128",
   ])("classifies %s as a CIDR range", (entry) => {
     expect(allowlistEntryKind(entry)).toBe("cidr");
   });

@@ -3,9 +3,10 @@ import type { AllowlistEntryKind, ProviderCapabilities } from "./capabilities.ts
 import { UnsupportedCapabilityError } from "./errors.ts";
 import type { CreateSandboxRequest } from "./sandbox-request.ts";
 
-const cidrPattern = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]+)\/\d{1,3}$/;
+// A bare address counts as a range of one (/32 or /128): it names no domain.
+const cidrPattern = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F]*:[0-9a-fA-F:.]*)(?:\/\d{1,3})?$/;
 
-/** Whether an allowlist entry is a CIDR range or a domain name. */
+/** Whether an allowlist entry is a CIDR range (or a single IP address) or a domain name. */
 export function allowlistEntryKind(entry: string): AllowlistEntryKind {
   return cidrPattern.test(entry) ? "cidr" : "domain";
 }
