@@ -2,9 +2,9 @@
  * Containment of the local backend, for every isolation tool usable on this machine: each test
  * attacks the sandbox and asserts the outcome on the host.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -192,16 +192,21 @@ describe.each(tools)("local sandbox contained by %s", (isolation) => {
 
 describe("local sandbox run by an ordinary user", () => {
   // The same code path a non-root developer takes: no uid switch, the user's own namespaces.
-  const repositoryReadable = (() => {
-    try {
-      return (
-        (statSync(process.cwd()).mode & 0o005) === 0o005 &&
-        (statSync(process.execPath).mode & 0o005) === 0o005
-      );
-    } catch {
-      return false;
-    }
-  })();
+  // Only meaningful where another uid can read the checkout and run Node (not under a 0700 parent).
+  const repositoryReadable =
+    process.getuid?.() === 0 &&
+    spawnSync("setpriv", [
+      "--reuid=23456",
+      "--regid=23456",
+      "--clear-groups",
+      "--",
+      "sh",
+      "-c",
+      'test -r "$1/package.json" && test -r "$1/node_modules/@sandport/local/package.json" && test -x "$2"',
+      "sh",
+      process.cwd(),
+      process.execPath,
+    ]).status === 0;
 
   it.skipIf(process.getuid?.() !== 0 || !repositoryReadable)(
     "isolates commands when the host process is not root",
