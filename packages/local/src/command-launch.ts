@@ -126,7 +126,8 @@ function limitArguments(tools: LaunchTools, limits: LaunchLimits): string[] {
   ];
 }
 
-function dropToUser(runAsUid: number | undefined): string[] {
+/** setpriv arguments that start a launch: drop to `runAsUid` (root only) and die with the host. */
+export function dropToUser(runAsUid: number | undefined): string[] {
   // pdeathsig: if the host process dies, the launcher dies, and with it every sandboxed process.
   return runAsUid === undefined
     ? ["--pdeathsig=SIGKILL", "--"]

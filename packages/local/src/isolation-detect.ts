@@ -1,6 +1,6 @@
 /** Finds out which isolation the local backend can use on this machine, and why not when it can't. */
 import { spawnSync } from "node:child_process";
-import type { LaunchTools } from "./command-launch.ts";
+import { dropToUser, type LaunchTools } from "./command-launch.ts";
 import { type LocalProviderSettings, resolveLocalSettings } from "./local-settings.ts";
 import { findExecutable, isRoot } from "./system-tools.ts";
 
@@ -32,10 +32,6 @@ const fixHint =
   "on Ubuntu 24.04+ also kernel.apparmor_restrict_unprivileged_userns=0), or install bubblewrap (apt-get install bubblewrap). " +
   'For development only, "isolation": "none" runs commands unisolated.';
 
-function dropArguments(sandboxUid: number): string[] {
-  return isRoot() ? [`--reuid=${sandboxUid}`, `--regid=${sandboxUid}`, "--clear-groups", "--"] : ["--"];
-}
-
 function probe(file: string, args: string[]): string | undefined {
   const result = spawnSync(file, args, {
     encoding: "utf8",
@@ -63,7 +59,7 @@ function checkUnshare(sandboxUid: number): IsolationTool {
     };
   }
   const reason = probe(setpriv, [
-    ...dropArguments(sandboxUid),
+    ...dropToUser(isRoot() ? sandboxUid : undefined),
     path,
     "--user",
     "--map-root-user",
@@ -88,7 +84,7 @@ function checkBubblewrap(sandboxUid: number): IsolationTool {
   if (setpriv === undefined)
     return { name: "bubblewrap", path, usable: false, reason: "setpriv (util-linux) not found" };
   const reason = probe(setpriv, [
-    ...dropArguments(sandboxUid),
+    ...dropToUser(isRoot() ? sandboxUid : undefined),
     path,
     "--unshare-all",
     "--ro-bind",
