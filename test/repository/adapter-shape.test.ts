@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  adapterProviderIds,
   isAdapterPackage,
   type PackageManifest,
   pascalCase,
@@ -77,8 +78,10 @@ describe("adapter packages", () => {
     const checked: string[] = [];
     const problems: string[] = [];
     for (const { directory, directoryName } of adapters) {
-      for (const problem of await adapterShapeProblems(directory, directoryName)) {
-        problems.push(`packages/${directoryName}: ${problem}`);
+      for (const id of adapterProviderIds(directory, directoryName)) {
+        for (const problem of await adapterShapeProblems(directory, id)) {
+          problems.push(`packages/${directoryName} (${id}): ${problem}`);
+        }
       }
       checked.push(directoryName);
     }
@@ -181,10 +184,16 @@ describe("adapterShapeProblems", () => {
     expect(await adapterShapeProblems(directory, "plain")).toEqual([]);
   });
 
-  it("is detected only through src/<folder>-provider.ts", () => {
+  it("is detected only through src/<folder>-provider.ts or src/<folder>-<kind>-provider.ts", () => {
     const directory = writeFixture("detect", { "src/other-provider.ts": "export {};\n" });
     expect(isAdapterPackage(directory, "detect")).toBe(false);
     expect(isAdapterPackage(directory, "other")).toBe(true);
+    const several = writeFixture("acme", {
+      "src/acme-cloud-provider.ts": "export {};\n",
+      "src/acme-edge-provider.ts": "export {};\n",
+      "src/unrelated-provider.ts": "export {};\n",
+    });
+    expect(adapterProviderIds(several, "acme")).toEqual(["acme-cloud", "acme-edge"]);
   });
 
   it("derives Pascal case names from provider ids", () => {

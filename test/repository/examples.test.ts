@@ -18,7 +18,14 @@ describe("examples/swap-backend-by-config", () => {
   it("runs on the embedded default with no config file", () => {
     const directory = mkdtempSync(join(tmpdir(), "sandport-example-"));
     try {
-      expect(JSON.parse(runExample(directory))).toEqual({ provider: "local", exitCode: 0, stdout: "42" });
+      // The embedded default's first provider: V8 isolates under workerd.
+      expect(JSON.parse(runExample(directory))).toEqual({ provider: "edge", exitCode: 0, stdout: "42" });
+      // The same program, another backend, chosen by name.
+      expect(JSON.parse(runExample(directory, ["local"]))).toEqual({
+        provider: "local",
+        exitCode: 0,
+        stdout: "42",
+      });
     } finally {
       rmSync(directory, { recursive: true, force: true });
     }

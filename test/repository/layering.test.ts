@@ -31,6 +31,19 @@ const layerOfPackage: Readonly<Record<string, Layer>> = {
 
 const layerOrder = "core < contract, adapters < router < cli, tunnel";
 
+/**
+ * The one adapter another adapter may name: an adapter's `./testing` fake may run its commands in
+ * `@sandport/local` sandboxes by default, so `@sandport/local` may appear as a devDependency (its
+ * tests) and a peerDependency (marked optional, for users of the fake), never in `dependencies`.
+ */
+const fakeExecutorAdapter = "@sandport/local";
+const fakeExecutorFields: ReadonlySet<string> = new Set(["devDependencies", "peerDependencies"]);
+
+/** A manifest with the peer metadata the `@sandport/local` exception reads. */
+type LayeringManifest = PackageManifest & {
+  peerDependenciesMeta?: Record<string, { optional?: boolean } | undefined>;
+};
+
 /** What the checker needs to know about one package. */
 interface PackageFacts {
   name: string;
@@ -38,7 +51,7 @@ interface PackageFacts {
   directoryName: string;
   /** Has `src/<folder>-provider.ts`. */
   isAdapter: boolean;
-  manifest: PackageManifest;
+  manifest: LayeringManifest;
 }
 
 /** Every layering rule the packages break, as readable messages; empty when all is well. */
@@ -74,18 +87,37 @@ function layeringViolations(
         }
         // Adapters run the conformance suite in their own tests.
         if (layer === "adapter" && dependencyLayer === "contract" && field === "devDependencies") continue;
+        if (
+          layer === "adapter" &&
+          dependency === fakeExecutorAdapter &&
+          fakeExecutorFields.has(field) &&
+          isOptionalPeer(facts.manifest, dependency)
+        ) {
+          continue;
+        }
         if (layerRank[dependencyLayer] < layerRank[layer]) continue;
         const reason =
-          layer === "adapter" && dependencyLayer === "adapter"
-            ? "an adapter never depends on another adapter"
-            : layer === "adapter" && dependencyLayer === "contract"
-              ? "an adapter may use @sandport/contract only in devDependencies"
-              : `dependencies point down only (${layerOrder})`;
+          layer === "adapter" && dependency === fakeExecutorAdapter && fakeExecutorFields.has(field)
+            ? `an adapter may name ${fakeExecutorAdapter} (its fake's default executor) only as a devDependency and an optional peerDependency`
+            : layer === "adapter" && dependencyLayer === "adapter"
+              ? "an adapter never depends on another adapter"
+              : layer === "adapter" && dependencyLayer === "contract"
+                ? "an adapter may use @sandport/contract only in devDependencies"
+                : `dependencies point down only (${layerOrder})`;
         violations.push(`${where} [${layer}] ${field} names ${dependency} [${dependencyLayer}]: ${reason}`);
       }
     }
   }
   return violations;
+}
+
+/**
+ * Whether naming `dependency` as a peer stays optional: a peerDependency must be marked optional in
+ * `peerDependenciesMeta` (a devDependency alone is fine: it is never installed for users).
+ */
+function isOptionalPeer(manifest: LayeringManifest, dependency: string): boolean {
+  if (manifest.peerDependencies?.[dependency] === undefined) return true;
+  return manifest.peerDependenciesMeta?.[dependency]?.optional === true;
 }
 
 function workspaceFacts(): PackageFacts[] {
@@ -97,7 +129,7 @@ function workspaceFacts(): PackageFacts[] {
   }));
 }
 
-function facts(name: string, manifest: Partial<PackageManifest> = {}, isAdapter = false): PackageFacts {
+function facts(name: string, manifest: Partial<LayeringManifest> = {}, isAdapter = false): PackageFacts {
   return { name, directoryName: name.replace("@sandport/", ""), isAdapter, manifest: { name, ...manifest } };
 }
 
@@ -175,9 +207,59 @@ describe("layeringViolations", () => {
 
   it("flags an adapter depending on another adapter, saying why", () => {
     const violations = layeringViolations([
-      facts("@sandport/modal", { peerDependencies: { "@sandport/local": "*" } }, true),
+      facts("@sandport/modal", { peerDependencies: { "@sandport/daytona": "*" } }, true),
+      facts("@sandport/vercel", { devDependencies: { "@sandport/cloudflare": "*" } }, true),
     ]);
-    expect(violations).toEqual([expect.stringContaining("never depends on another adapter")]);
+    expect(violations).toEqual([
+      expect.stringContaining(
+        "@sandport/modal (packages/modal) [adapter] peerDependencies names @sandport/daytona",
+      ),
+      expect.stringContaining(
+        "@sandport/vercel (packages/vercel) [adapter] devDependencies names @sandport/cloudflare",
+      ),
+    ]);
+    for (const violation of violations) expect(violation).toContain("never depends on another adapter");
+  });
+
+  it("lets an adapter name @sandport/local as a devDependency and an optional peer, for its fake", () => {
+    const fakeUser = facts(
+      "@sandport/cloudflare",
+      {
+        dependencies: { "@sandport/core": "*" },
+        devDependencies: { "@sandport/contract": "*", "@sandport/local": "*" },
+        peerDependencies: { "@sandport/local": "*" },
+        peerDependenciesMeta: { "@sandport/local": { optional: true } },
+      },
+      true,
+    );
+    expect(layeringViolations([fakeUser])).toEqual([]);
+    expect(
+      layeringViolations([facts("@sandport/daytona", { devDependencies: { "@sandport/local": "*" } }, true)]),
+    ).toEqual([]);
+  });
+
+  it("flags @sandport/local as a runtime dependency or a required peer of an adapter", () => {
+    const violations = layeringViolations([
+      facts("@sandport/modal", { dependencies: { "@sandport/local": "*" } }, true),
+      facts("@sandport/vercel", { peerDependencies: { "@sandport/local": "*" } }, true),
+    ]);
+    expect(violations).toEqual([
+      expect.stringContaining(
+        "@sandport/modal (packages/modal) [adapter] dependencies names @sandport/local",
+      ),
+      expect.stringContaining(
+        "@sandport/vercel (packages/vercel) [adapter] peerDependencies names @sandport/local",
+      ),
+    ]);
+    expect(violations[0]).toContain("never depends on another adapter");
+    expect(violations[1]).toContain("only as a devDependency and an optional peerDependency");
+  });
+
+  it("does not extend the exception to packages outside the adapter layer", () => {
+    const violations = layeringViolations([
+      facts("@sandport/contract", { devDependencies: { "@sandport/local": "*" } }),
+    ]);
+    expect(violations).toEqual([expect.stringContaining("point down only")]);
   });
 
   it("flags an adapter shipping the conformance suite as a runtime dependency", () => {

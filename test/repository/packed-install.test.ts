@@ -4,7 +4,7 @@
  * the published `.d.ts` files (no source condition). Needs the built `dist/` (`npm test` builds).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -39,6 +39,14 @@ beforeAll(() => {
       target,
       "--strip-components=1",
     ]);
+    // A dependency npm nested under the package (a version other than the root's) stays its own.
+    const nested = join(directory, "node_modules");
+    if (existsSync(nested)) {
+      mkdirSync(join(target, "node_modules"), { recursive: true });
+      for (const entry of readdirSync(nested)) {
+        if (entry !== ".bin") symlinkSync(join(nested, entry), join(target, "node_modules", entry));
+      }
+    }
   }
   // Third-party dependencies come from the repository's install (the test must not reach a registry).
   for (const entry of readdirSync(repositoryModules)) {
@@ -68,13 +76,18 @@ import { loadConfigFile } from "@sandport/core/node";
 import { describeProviderContract } from "@sandport/contract";
 import { defaultConfig, defaultRegistry } from "@sandport/cli";
 import { createLocalProvider } from "@sandport/local";
+import { createCloudflareIsolateProvider } from "@sandport/cloudflare";
 
 const registry = defaultRegistry();
 const { config } = loadConfigFile({ registry, fallback: defaultConfig, cwd: "/nonexistent" });
 const provider: SandboxProvider = createLocalProvider();
 const stdout: string = await withSandbox(provider, {}, async (sandbox) => (await sandbox.exec(["echo", "packed"])).stdout);
+// The isolate provider runs its bridge Worker from the worker/ folder shipped in the tarball.
+const isolate = createCloudflareIsolateProvider();
+const value: unknown = await withSandbox(isolate, {}, async (sandbox) => (await sandbox.runCode?.("return 6 * 7", { language: "typescript" }))?.value);
 console.log(JSON.stringify({
   stdout: stdout.trim(),
+  value,
   providers: Object.keys(config.providers),
   brand: SandportError.isInstance(new Error("x")),
   contract: typeof describeProviderContract,
@@ -90,7 +103,8 @@ describe("packed packages in a separate project", () => {
     const output = execFileSync(process.execPath, ["consumer.ts"], { cwd: consumer, encoding: "utf8" });
     expect(JSON.parse(output)).toEqual({
       stdout: "packed",
-      providers: ["local"],
+      value: 42,
+      providers: ["edge", "local"],
       brand: false,
       contract: "function",
     });

@@ -49,9 +49,26 @@ export function readWorkspacePackages(
     .sort((left, right) => left.directoryName.localeCompare(right.directoryName));
 }
 
-/** True when the package follows the adapter shape: it has `src/<folder name>-provider.ts`. */
+/**
+ * The provider ids of an adapter package: `src/<folder name>-provider.ts` gives `<folder name>`,
+ * and a package with several providers has `src/<folder name>-<kind>-provider.ts` for each
+ * (`cloudflare-isolate`, `cloudflare-container`). Empty for a package that is not an adapter.
+ */
+export function adapterProviderIds(directory: string, directoryName: string): string[] {
+  const sourceDirectory = join(directory, "src");
+  if (!existsSync(sourceDirectory)) return [];
+  return readdirSync(sourceDirectory)
+    .filter(
+      (name) => name === `${directoryName}-provider.ts` || /^[a-z0-9]+(-[a-z0-9]+)*-provider\.ts$/.test(name),
+    )
+    .filter((name) => name === `${directoryName}-provider.ts` || name.startsWith(`${directoryName}-`))
+    .map((name) => name.slice(0, -"-provider.ts".length))
+    .sort();
+}
+
+/** True when the package follows the adapter shape: it has at least one provider file (see above). */
 export function isAdapterPackage(directory: string, directoryName: string): boolean {
-  return existsSync(join(directory, "src", `${directoryName}-provider.ts`));
+  return adapterProviderIds(directory, directoryName).length > 0;
 }
 
 /** `"cloudflare-isolate"` -> `"CloudflareIsolate"`. */

@@ -149,7 +149,9 @@ describe("sandport (end to end, from source)", processTestTimeout, () => {
   it("exits 2 and lists the configured providers for an unknown --provider", async () => {
     const { exitCode, stderr } = await sandport(["run", "--provider", "nope", "-e", "echo"]);
     expect(exitCode).toBe(2);
-    expect(stderr).toBe('sandport: [invalid_request] unknown provider "nope"; configured providers: local\n');
+    expect(stderr).toBe(
+      'sandport: [invalid_request] unknown provider "nope"; configured providers: edge, local\n',
+    );
   });
 
   it("exits 2 naming providers.<name>.<field> for a bad setting in the config file", async () => {
@@ -163,18 +165,48 @@ describe("sandport (end to end, from source)", processTestTimeout, () => {
     expect(stderr.trimEnd().split("\n")).toHaveLength(1);
   });
 
-  it("lists the local provider with providers --json", async () => {
+  it("lists the embedded default's providers with providers --json", async () => {
     const { exitCode, stdout } = await sandport(["providers", "--json"]);
     expect(exitCode).toBe(0);
     const listings = JSON.parse(stdout) as { name: string; type: string; default: boolean }[];
     expect(listings).toEqual([
       expect.objectContaining({
+        name: "edge",
+        type: "cloudflare-isolate",
+        default: true,
+        capabilities: expect.objectContaining({ isolation: "v8-isolate", residency: "self-hosted" }),
+      }),
+      expect.objectContaining({
         name: "local",
         type: "local",
-        default: true,
-        capabilities: expect.objectContaining({ residency: "self-hosted" }),
+        default: false,
+        capabilities: expect.objectContaining({ isolation: expect.stringMatching(/^(namespace|none)$/) }),
       }),
     ]);
+  });
+
+  it("runs JavaScript and TypeScript in a V8 isolate on the embedded default, shell in the local sandbox", async () => {
+    const javascript = await sandport([
+      "run",
+      "--json",
+      "--lang",
+      "js",
+      "-e",
+      "console.log(typeof process.env)",
+    ]);
+    expect(javascript.exitCode).toBe(0);
+    expect(JSON.parse(javascript.stdout)).toMatchObject({ provider: "edge", stdout: "object\n" });
+    const typescript = await sandport([
+      "run",
+      "--json",
+      "--lang",
+      "ts",
+      "-e",
+      "const n: number = 41;\nreturn n + 1;",
+    ]);
+    expect(JSON.parse(typescript.stdout)).toMatchObject({ provider: "edge", value: 42, exitCode: 0 });
+    const shell = await sandport(["run", "--json", "--lang", "sh", "-e", "echo from-shell"]);
+    expect(JSON.parse(shell.stdout)).toMatchObject({ provider: "local", stdout: "from-shell\n" });
   });
 
   it("reports a working local backend with doctor", async () => {

@@ -129,6 +129,7 @@ function report(result: ExecResult, sandbox: Sandbox, options: SandboxSessionOpt
       truncated: result.truncated,
       timedOut: result.timedOut,
       durationMs: result.durationMs,
+      ...("value" in result ? { value: result.value } : {}),
       sandboxId: sandbox.id,
       provider: options.provider.providerId,
     };

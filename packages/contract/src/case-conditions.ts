@@ -1,5 +1,5 @@
 /** Capability conditions shared by cases; each returns a skip reason or `undefined` when met. */
-import type { Runtime } from "@sandport/core";
+import type { NetworkMode, Runtime } from "@sandport/core";
 import type { ContractContext } from "./contract-context.ts";
 
 /** A capability condition: the reason a case does not apply, or `undefined`. */
@@ -31,6 +31,14 @@ export const needsStdin: CaseCondition = (contract) =>
 /** stdout and stderr are reported separately. */
 export const needsSeparateStderr: CaseCondition = (contract) =>
   contract.capabilities.features.separateStderr ? undefined : "features.separateStderr is false";
+
+/** `network.egress` may be `mode`. */
+export function needsNetworkMode(mode: NetworkMode): CaseCondition {
+  return (contract) =>
+    contract.capabilities.network.modes.includes(mode)
+      ? undefined
+      : `network.modes does not include "${mode}"`;
+}
 
 /** The suite can count live sandboxes. */
 export const needsLiveCount: CaseCondition = (contract) =>

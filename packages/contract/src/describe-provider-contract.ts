@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, it } from "vitest";
 import { runContractCase } from "./contract-case.ts";
 import { type ContractContext, createContractContext } from "./contract-context.ts";
 import { expectLiveCount } from "./live-count.ts";
-import { providerContractCases } from "./provider-contract-cases.ts";
+import { getContractCase, providerContractCases } from "./provider-contract-cases.ts";
 import type { ProviderContractOptions } from "./provider-contract-options.ts";
 
 /**
@@ -23,6 +23,9 @@ export function describeProviderContract(options: ProviderContractOptions): void
   const timeoutScale = options.timeoutScale ?? 1;
   // Checked here too: the per-case timeouts are computed now, before createContractContext runs.
   if (!(timeoutScale > 0)) throw new RangeError("timeoutScale must be a positive number");
+  const skipCases = options.skipCases ?? {};
+  // An unknown id throws here, so a typo cannot leave a case running that was meant to be skipped.
+  for (const id of Object.keys(skipCases)) getContractCase(id);
   describe(`sandport provider contract: ${options.name}`, () => {
     let contract: ContractContext | undefined;
     let baseline: number | undefined;
@@ -42,6 +45,8 @@ export function describeProviderContract(options: ProviderContractOptions): void
       describe(group, () => {
         for (const contractCase of providerContractCases.filter((candidate) => candidate.group === group)) {
           it(contractCase.title, { timeout: contractCase.timeoutMs * timeoutScale }, async (test) => {
+            const skipNote = skipCases[contractCase.id];
+            if (skipNote !== undefined) test.skip(`skipped for this setup: ${skipNote}`);
             if (contract === undefined) {
               throw new Error("the provider was not created (see the beforeAll error)");
             }

@@ -2,6 +2,7 @@
 import { abortCases } from "./cases/abort-cases.ts";
 import { execCases } from "./cases/exec-cases.ts";
 import { fileCases } from "./cases/file-cases.ts";
+import { javascriptCases } from "./cases/javascript-cases.ts";
 import { lifecycleCases } from "./cases/lifecycle-cases.ts";
 import { limitCases } from "./cases/limit-cases.ts";
 import { requestCases } from "./cases/request-cases.ts";
@@ -21,6 +22,7 @@ export const providerContractCases: readonly ContractCase[] = [
   ...requestCases,
   ...abortCases,
   ...runCodeCases,
+  ...javascriptCases,
 ];
 
 /** The case with `id`; throws for an unknown id, so a typo does not silently run nothing. */

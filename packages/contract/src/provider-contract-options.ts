@@ -23,4 +23,10 @@ export interface ProviderContractOptions {
   countLiveSandboxes?: () => Promise<number>;
   /** Multiplies every per-case timeout and settle wait, for slow remote backends. Default 1. */
   timeoutScale?: number;
+  /**
+   * Cases that cannot run against this setup, by case id, each with the reason the report shows.
+   * Only for a limit of the test double the provider runs against (a local stand-in that lacks
+   * a platform limit, say), never to hide what the provider itself gets wrong.
+   */
+  skipCases?: Readonly<Record<string, string>>;
 }

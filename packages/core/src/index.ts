@@ -86,3 +86,4 @@ export {
   type SpawnOptions,
 } from "./sandbox-request.ts";
 export { hasSecretReference, resolveSecretReferences, type SecretSource } from "./secret-reference.ts";
+export { workspaceMountPath, workspaceRelativePath } from "./workspace-path.ts";

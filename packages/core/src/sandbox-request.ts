@@ -78,6 +78,11 @@ export interface ExecResult {
   timedOut: boolean;
   /** Wall-clock duration of the command, ms. */
   durationMs: number;
+  /**
+   * The result value of `runCode`, where the runtime has one (a JavaScript isolate: what a script
+   * returned or a module default-exported), decoded from JSON. Absent otherwise.
+   */
+  value?: unknown;
 }
 
 /** Options of `runCode`. */

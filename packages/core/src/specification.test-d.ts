@@ -101,6 +101,7 @@ describe("specification types", () => {
       truncated: boolean;
       timedOut: boolean;
       durationMs: number;
+      value?: unknown;
     }>();
   });
 

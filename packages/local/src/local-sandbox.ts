@@ -14,17 +14,14 @@ import {
   type Sandbox,
   SandboxFailedError,
   throwIfAborted,
+  workspaceMountPath,
+  workspaceRelativePath,
 } from "@sandport/core";
 import { buildLaunch, missingDirectoryMarker } from "./command-launch.ts";
 import type { LocalEnvironment } from "./local-environment.ts";
 import { runProcess } from "./run-process.ts";
 import { type SandboxRecord, sandboxPaths } from "./sandbox-store.ts";
-import {
-  readWorkspaceFile,
-  workspaceMountPath,
-  workspaceRelativePath,
-  writeWorkspaceFile,
-} from "./workspace-files.ts";
+import { readWorkspaceFile, writeWorkspaceFile } from "./workspace-files.ts";
 
 const sandboxPath = "/sandport/bin:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
 

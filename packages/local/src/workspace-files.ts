@@ -6,25 +6,8 @@
  */
 import { constants } from "node:fs";
 import { chown, lstat, mkdir, open, readlink, realpath } from "node:fs/promises";
-import { join, posix } from "node:path";
-import { InvalidRequestError, NotFoundError } from "@sandport/core";
-
-/** The workspace's path inside the sandbox. */
-export const workspaceMountPath = "/workspace";
-
-/** Turns a sandbox path into a path relative to the workspace, refusing anything outside it. */
-export function workspaceRelativePath(path: string): string {
-  if (typeof path !== "string" || path === "" || path.includes("\0")) {
-    throw new InvalidRequestError("path: must be a non-empty string without NUL");
-  }
-  const absolute = posix.normalize(posix.isAbsolute(path) ? path : posix.join(workspaceMountPath, path));
-  if (absolute !== workspaceMountPath && !absolute.startsWith(`${workspaceMountPath}/`)) {
-    throw new InvalidRequestError(`path "${path}" is outside the sandbox workspace (${workspaceMountPath})`);
-  }
-  const relative = absolute.slice(workspaceMountPath.length + 1);
-  if (relative === "") throw new InvalidRequestError(`path "${path}" names the workspace itself, not a file`);
-  return relative;
-}
+import { join } from "node:path";
+import { InvalidRequestError, NotFoundError, workspaceRelativePath } from "@sandport/core";
 
 function isInside(root: string, candidate: string): boolean {
   return candidate === root || candidate.startsWith(`${root}/`);

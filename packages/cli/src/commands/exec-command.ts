@@ -37,7 +37,7 @@ export async function executeExecCommand(
   options: ExecCommandOptions,
   context: CliContext,
 ): Promise<number> {
-  const provider = createConfiguredProvider(context, options.provider);
+  const provider = createConfiguredProvider(context, options.provider, "shell");
   return runInSandbox({
     provider,
     request: {},

@@ -1,0 +1,168 @@
+/**
+ * The `cloudflare-container` provider: Linux containers of `@cloudflare/sandbox`, reached from
+ * outside Cloudflare through the team's deployed bridge Worker (`@cloudflare/sandbox/bridge`).
+ */
+import {
+  AbortedError,
+  type CallOptions,
+  type CreateSandboxRequest,
+  defineProviderFactory,
+  InvalidRequestError,
+  NotFoundError,
+  type ProviderCapabilities,
+  parseCreateSandboxRequest,
+  SandboxFailedError,
+  type SandboxProvider,
+  specificationVersion,
+  throwIfAborted,
+  vendorIdFor,
+} from "@sandport/core";
+import { BridgeClient } from "./container/bridge-client.ts";
+import { BridgeResponseError } from "./container/cloudflare-container-errors.ts";
+import { containerCapabilities } from "./container/container-capabilities.ts";
+import { assertCreateSupported, fileRoutePath } from "./container/container-request-mapping.ts";
+import { ContainerSandbox, type ContainerSandboxContext } from "./container/container-sandbox.ts";
+import {
+  type CloudflareContainerProviderSettings,
+  cloudflareContainerSettingsSchema,
+} from "./container/container-settings.ts";
+import { DestroyedSandboxes } from "./container/destroyed-sandboxes.ts";
+import { decodeSandboxMarker, encodeSandboxMarker, sandboxMarkerPath } from "./container/sandbox-marker.ts";
+
+export type { CloudflareContainerProviderSettings } from "./container/container-settings.ts";
+
+const markerRoute = fileRoutePath(sandboxMarkerPath, "cloudflare-container");
+
+/** Whether a failed marker read means "no such file" (and not, say, a 404 from a wrong URL prefix). */
+function isMissingFile(error: unknown): boolean {
+  return (
+    NotFoundError.isInstance(error) &&
+    error.cause instanceof BridgeResponseError &&
+    error.cause.code === "workspace_read_not_found"
+  );
+}
+
+/** The provider. Constructing it sends nothing and reads no credential. */
+export class CloudflareContainerProvider implements SandboxProvider {
+  readonly specificationVersion = specificationVersion;
+  readonly providerId: string;
+  readonly capabilities: ProviderCapabilities;
+  readonly #client: BridgeClient;
+  readonly #context: ContainerSandboxContext;
+
+  constructor(settings: CloudflareContainerProviderSettings) {
+    this.providerId = settings.providerId ?? "cloudflare-container";
+    this.capabilities = containerCapabilities(settings);
+    this.#client = new BridgeClient(settings, this.providerId);
+    this.#context = {
+      providerId: this.providerId,
+      client: this.#client,
+      destroyed: new DestroyedSandboxes(),
+      runtimes: this.capabilities.runtimes,
+      defaultTimeoutMs: settings.defaultTimeoutMs,
+    };
+  }
+
+  /**
+   * `POST /sandbox` mints an id; writing the sandbox marker then makes the bridge start the
+   * container, so capacity and start failures surface here (where a router can fail over) and the
+   * cold start is paid by `create`, not by the first command.
+   */
+  async create(request: CreateSandboxRequest, options?: CallOptions): Promise<ContainerSandbox> {
+    const parsed = parseCreateSandboxRequest(request);
+    const ownOptions = parsed.providerOptions?.[this.providerId];
+    if (ownOptions !== undefined && Object.keys(ownOptions).length > 0) {
+      throw new InvalidRequestError(
+        `providerOptions.${this.providerId}: the cloudflare-container provider takes no options (got ${Object.keys(ownOptions).join(", ")})`,
+        { providerId: this.providerId },
+      );
+    }
+    assertCreateSupported(this.providerId, this.capabilities, parsed);
+    const signal = options?.signal;
+    throwIfAborted(signal, this.providerId);
+    const vendorId = await this.#client.createSandbox(signal);
+    const environment = { ...parsed.env };
+    try {
+      throwIfAborted(signal, this.providerId);
+      const marker = encodeSandboxMarker({
+        version: 1,
+        createdAt: Date.now(),
+        env: environment,
+        labels: { ...parsed.labels },
+      });
+      await this.#client.writeFile(vendorId, markerRoute, marker, "create (start the container)", signal);
+      if (signal?.aborted) {
+        throw new AbortedError("sandbox creation was aborted", {
+          cause: signal.reason,
+          providerId: this.providerId,
+        });
+      }
+    } catch (error) {
+      // Whatever the bridge started for this id must not outlive a failed or abandoned create.
+      await this.#client.deleteSandbox(vendorId).catch(() => {});
+      throw error;
+    }
+    return new ContainerSandbox(this.#context, vendorId, environment);
+  }
+
+  /**
+   * Reads the sandbox marker. A missing marker means the bridge handed this id a fresh container
+   * (the sandbox was destroyed, or its container was replaced after sleeping): that container is
+   * deleted again and the answer is `not_found`.
+   */
+  async connect(sandboxId: string, options?: CallOptions): Promise<ContainerSandbox> {
+    const vendorId = vendorIdFor(this.providerId, sandboxId);
+    if (!/^[a-z2-7]{1,128}$/.test(vendorId)) {
+      throw new InvalidRequestError(`sandbox id "${sandboxId}": the bridge's ids are lowercase base32`, {
+        providerId: this.providerId,
+      });
+    }
+    throwIfAborted(options?.signal, this.providerId);
+    if (this.#context.destroyed.has(vendorId)) {
+      throw new NotFoundError(`sandbox ${sandboxId} was destroyed`, { providerId: this.providerId });
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.#client.readFile(vendorId, markerRoute, "connect", options?.signal);
+    } catch (error) {
+      if (isMissingFile(error)) {
+        await this.#client.deleteSandbox(vendorId).catch(() => {});
+        throw new NotFoundError(
+          `sandbox ${sandboxId} does not exist (destroyed, or its container was replaced)`,
+          {
+            cause: error,
+            providerId: this.providerId,
+          },
+        );
+      }
+      throw error;
+    }
+    let environment: Record<string, string>;
+    try {
+      environment = decodeSandboxMarker(bytes).env;
+    } catch (error) {
+      throw new SandboxFailedError(`sandbox ${sandboxId}: its ${sandboxMarkerPath} is damaged`, {
+        cause: error,
+        providerId: this.providerId,
+      });
+    }
+    return new ContainerSandbox(this.#context, vendorId, environment);
+  }
+}
+
+/** Creates a `cloudflare-container` provider. Nothing is sent and no credential read until the first call. */
+export function createCloudflareContainerProvider(
+  settings: CloudflareContainerProviderSettings,
+): CloudflareContainerProvider {
+  return new CloudflareContainerProvider(settings);
+}
+
+/** Registry entry for `"type": "cloudflare-container"` in sandport.json. */
+export const cloudflareContainerProviderFactory = defineProviderFactory({
+  type: "cloudflare-container",
+  description:
+    "Linux containers of @cloudflare/sandbox, through the team's deployed bridge Worker (HTTPS, bearer token).",
+  settingsSchema: cloudflareContainerSettingsSchema,
+  create: (settings, context) =>
+    createCloudflareContainerProvider({ ...settings, providerId: context.providerId }),
+});

@@ -1,0 +1,250 @@
+/**
+ * The `cloudflare-isolate` provider: untrusted JavaScript and TypeScript, each run in a fresh V8
+ * isolate through Cloudflare's Worker Loader. `mode: "remote"` talks to the bridge Worker a team
+ * deployed (`worker/`); `mode: "local"` runs the same Worker under workerd on this machine.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import {
+  AbortedError,
+  assertRequestSupported,
+  type CallOptions,
+  type CreateSandboxRequest,
+  defineProviderFactory,
+  InvalidRequestError,
+  type ListFilter,
+  NotFoundError,
+  type ProviderCapabilities,
+  parseCreateSandboxRequest,
+  type SandboxInfo,
+  type SandboxProvider,
+  specificationVersion,
+  throwIfAborted,
+  vendorIdFor,
+} from "@sandport/core";
+import { z } from "zod";
+import type { BridgeCreateBody, BridgeEgress } from "./isolate/bridge-protocol.ts";
+import { startBridgeWorker } from "./isolate/bridge-worker.ts";
+import { EnginePool } from "./isolate/engine-pool.ts";
+import { isolateCapabilities } from "./isolate/isolate-capabilities.ts";
+import type { IsolateSandbox } from "./isolate/isolate-sandbox.ts";
+import {
+  type CloudflareIsolateProviderSettings,
+  cloudflareIsolateSettingsSchema,
+  type ResolvedIsolateSettings,
+  resolveIsolateSettings,
+} from "./isolate/isolate-settings.ts";
+import { LocalIsolateSandbox, type LocalSandboxState } from "./isolate/local-isolate-sandbox.ts";
+import { RemoteBridgeClient } from "./isolate/remote-bridge-client.ts";
+import { RemoteIsolateSandbox } from "./isolate/remote-isolate-sandbox.ts";
+import { parseBridgeJson } from "./isolate/run-request.ts";
+
+export type { CloudflareIsolateProviderSettings } from "./isolate/isolate-settings.ts";
+
+const sandboxInfoSchema = z.object({
+  id: z.string(),
+  createdAt: z.number(),
+  labels: z.record(z.string(), z.string()).nullish(),
+});
+
+/** How long engines stay up once the last local sandbox is gone, ms. */
+const lastSandboxIdleMs = 250;
+
+/** The provider (either mode). */
+export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposable {
+  readonly specificationVersion = specificationVersion;
+  readonly providerId: string;
+  readonly capabilities: ProviderCapabilities;
+  /** Present in local mode, where this process holds every sandbox. */
+  readonly list?: (filter?: ListFilter, options?: CallOptions) => AsyncIterable<SandboxInfo>;
+  readonly #settings: ResolvedIsolateSettings;
+  readonly #local: Map<string, LocalSandboxState> = new Map();
+  #pool: EnginePool | undefined;
+  #client: RemoteBridgeClient | undefined;
+
+  constructor(settings: CloudflareIsolateProviderSettings = {}) {
+    this.#settings = resolveIsolateSettings(settings);
+    this.providerId = this.#settings.providerId;
+    this.capabilities = isolateCapabilities(this.#settings);
+    if (this.#settings.mode === "local") this.list = (filter, options) => this.#listLocal(filter, options);
+  }
+
+  async create(request: CreateSandboxRequest, options?: CallOptions): Promise<IsolateSandbox> {
+    const parsed = parseCreateSandboxRequest(request);
+    const ownOptions = parsed.providerOptions?.[this.providerId];
+    if (ownOptions !== undefined && Object.keys(ownOptions).length > 0) {
+      throw new InvalidRequestError(
+        `providerOptions.${this.providerId}: the cloudflare-isolate provider takes no options (got ${Object.keys(ownOptions).join(", ")})`,
+        { providerId: this.providerId },
+      );
+    }
+    assertRequestSupported(this.providerId, this.capabilities, parsed);
+    throwIfAborted(options?.signal, this.providerId);
+    const requested = parsed.network?.egress ?? "none";
+    const egress: BridgeEgress = typeof requested === "string" ? requested : { allow: [...requested.allow] };
+    const diskMb = parsed.resources?.diskMb;
+    const maxFilesBytes =
+      diskMb === undefined
+        ? this.#settings.maxFilesBytes
+        : Math.min(diskMb * 1024 * 1024, this.#settings.maxFilesBytes);
+    const body: BridgeCreateBody = {
+      env: { ...parsed.env },
+      egress,
+      labels: { ...parsed.labels },
+      maxFilesBytes,
+      ...(parsed.ttlMs === undefined ? {} : { ttlMs: parsed.ttlMs }),
+    };
+    // Local creation does no I/O; awaiting once still lets an abort the caller fires right after
+    // calling land before the sandbox is handed out.
+    const sandbox =
+      this.#settings.mode === "local"
+        ? await this.#createLocal(body)
+        : await this.#createRemote(body, options);
+    if (options?.signal?.aborted) {
+      // The caller gave up while we were creating: nothing must be left behind.
+      await sandbox.destroy();
+      throw new AbortedError("sandbox creation was aborted", {
+        cause: options.signal.reason,
+        providerId: this.providerId,
+      });
+    }
+    return sandbox;
+  }
+
+  async connect(sandboxId: string, options?: CallOptions): Promise<IsolateSandbox> {
+    const vendorId = vendorIdFor(this.providerId, sandboxId);
+    throwIfAborted(options?.signal, this.providerId);
+    if (this.#settings.mode === "local") {
+      const state = this.#local.get(vendorId);
+      if (state === undefined) {
+        throw new NotFoundError(
+          `sandbox ${sandboxId} does not exist (local-mode sandboxes live in the process that created them)`,
+          { providerId: this.providerId },
+        );
+      }
+      return this.#localSandbox(state);
+    }
+    const client = this.#remoteClient();
+    const response = await client.send({
+      method: "GET",
+      path: `/v1/sandboxes/${vendorId}`,
+      signal: options?.signal,
+    });
+    parseBridgeJson(await response.text(), sandboxInfoSchema, this.providerId);
+    return new RemoteIsolateSandbox(vendorId, this.#settings, client);
+  }
+
+  /** Local mode: starts the engines now rather than at the first run. Remote mode: does nothing. */
+  async warm(): Promise<void> {
+    if (this.#settings.mode === "local") await this.#enginePool().warm();
+  }
+
+  /** Stops local mode's engines (they also stop by themselves when idle). Sandboxes are kept. */
+  async dispose(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.dispose();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
+  /** Engine restarts so far in local mode (a run past its timeout or a crash), for diagnostics. */
+  get engineRestarts(): number {
+    return this.#pool?.restarts ?? 0;
+  }
+
+  #enginePool(): EnginePool {
+    if (this.#pool === undefined) {
+      const token = randomBytes(32).toString("base64url");
+      const { maxCodeBytes, maxFilesBytes, engines, engineIdleMs, memoryMb } = this.#settings;
+      this.#pool = new EnginePool({
+        size: engines,
+        token,
+        idleMs: engineIdleMs,
+        start: () => startBridgeWorker({ token, maxCodeBytes, maxFilesBytes, heapLimitMb: memoryMb }),
+      });
+    }
+    return this.#pool;
+  }
+
+  async #createLocal(body: BridgeCreateBody): Promise<LocalIsolateSandbox> {
+    const createdAt = Date.now();
+    const state: LocalSandboxState = {
+      vendorId: randomUUID(),
+      createdAt,
+      labels: body.labels,
+      env: body.env,
+      egress: body.egress,
+      files: new Map(),
+      maxFilesBytes: body.maxFilesBytes ?? this.#settings.maxFilesBytes,
+      queue: Promise.resolve(),
+      destroyed: false,
+      ...(body.ttlMs === undefined ? {} : { expiresAt: createdAt + body.ttlMs }),
+    };
+    this.#local.set(state.vendorId, state);
+    const sandbox = this.#localSandbox(state);
+    if (body.ttlMs !== undefined) setTimeout(() => void sandbox.destroy(), body.ttlMs).unref();
+    // Engines start in the background, so the first run finds one warm.
+    this.#enginePool()
+      .warm()
+      .catch(() => {});
+    return sandbox;
+  }
+
+  #localSandbox(state: LocalSandboxState): LocalIsolateSandbox {
+    return new LocalIsolateSandbox(state, this.#settings, this.#enginePool(), (vendorId) => {
+      this.#local.delete(vendorId);
+      // With no sandbox left the engines stop soon, so a script that is done can exit.
+      if (this.#local.size === 0) this.#pool?.stopWhenIdle(lastSandboxIdleMs);
+    });
+  }
+
+  async *#listLocal(filter?: ListFilter, options?: CallOptions): AsyncIterable<SandboxInfo> {
+    throwIfAborted(options?.signal, this.providerId);
+    const labels = Object.entries(filter?.labels ?? {});
+    for (const state of this.#local.values()) {
+      if (labels.every(([key, value]) => state.labels[key] === value)) {
+        yield {
+          id: `${this.providerId}:${state.vendorId}`,
+          createdAt: new Date(state.createdAt),
+          labels: state.labels,
+        };
+      }
+    }
+  }
+
+  #remoteClient(): RemoteBridgeClient {
+    this.#client ??= new RemoteBridgeClient(this.#settings);
+    return this.#client;
+  }
+
+  async #createRemote(body: BridgeCreateBody, options?: CallOptions): Promise<RemoteIsolateSandbox> {
+    const client = this.#remoteClient();
+    const response = await client.send({
+      method: "POST",
+      path: "/v1/sandboxes",
+      json: body,
+      signal: options?.signal,
+    });
+    const info = parseBridgeJson(await response.text(), sandboxInfoSchema, this.providerId);
+    return new RemoteIsolateSandbox(info.id, this.#settings, client);
+  }
+}
+
+/** Creates a `cloudflare-isolate` provider. Constructing it starts nothing and reads no credential. */
+export function createCloudflareIsolateProvider(
+  settings: CloudflareIsolateProviderSettings = {},
+): CloudflareIsolateProvider {
+  return new CloudflareIsolateProvider(settings);
+}
+
+/** Registry entry for `"type": "cloudflare-isolate"` in sandport.json. */
+export const cloudflareIsolateProviderFactory = defineProviderFactory({
+  type: "cloudflare-isolate",
+  description:
+    "JavaScript/TypeScript in fresh V8 isolates (Cloudflare Worker Loader): on this machine under workerd (mode local) or on a deployed bridge Worker (mode remote).",
+  settingsSchema: cloudflareIsolateSettingsSchema,
+  create: (settings, context) =>
+    createCloudflareIsolateProvider({ ...settings, providerId: context.providerId }),
+});

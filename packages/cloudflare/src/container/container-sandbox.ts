@@ -1,0 +1,188 @@
+/** One sandbox of the `cloudflare-container` provider: a container behind the bridge, addressed by id. */
+import {
+  type CallOptions,
+  type Command,
+  type ExecOptions,
+  type ExecResult,
+  encodeSandboxId,
+  InvalidRequestError,
+  NotFoundError,
+  OutputLimitError,
+  parseCommand,
+  parseExecOptions,
+  type RunCodeOptions,
+  type Sandbox,
+  throwIfAborted,
+  UnsupportedCapabilityError,
+} from "@sandport/core";
+import type { BridgeClient } from "./bridge-client.ts";
+import { runContainerExec } from "./container-exec.ts";
+import {
+  execArgv,
+  fileRoutePath,
+  resolveWorkingDirectory,
+  resolveWorkspacePath,
+} from "./container-request-mapping.ts";
+import type { DestroyedSandboxes } from "./destroyed-sandboxes.ts";
+
+/** The bridge refuses file bodies above 32 MiB (`payload_too_large`); refused here without sending them. */
+export const maxWriteBytes = 32 * 1024 * 1024;
+
+// Code travels as one argv entry, which Linux caps at 128 KiB.
+const maxCodeBytes = 128 * 1024 - 1;
+
+/** What a sandbox handle shares with its provider. */
+export interface ContainerSandboxContext {
+  providerId: string;
+  client: BridgeClient;
+  /** Vendor ids destroyed by this provider instance. */
+  destroyed: DestroyedSandboxes;
+  runtimes: readonly RunCodeOptions["language"][];
+  /** Applied when an exec sets no `timeoutMs`. */
+  defaultTimeoutMs: number | undefined;
+}
+
+/** argv that runs `code` in `language` with what the container image ships. */
+function codeCommand(language: RunCodeOptions["language"], code: string): string[] {
+  switch (language) {
+    case "shell":
+      return ["sh", "-c", code];
+    case "python":
+      return ["python3", "-c", code];
+    case "javascript":
+      return ["node", "--input-type=module", "--eval", code];
+    case "typescript":
+      return ["node", "--input-type=module-typescript", "--eval", code];
+  }
+}
+
+/** A sandbox handle. Handles are cheap: `connect` builds a new one for the same container. */
+export class ContainerSandbox implements Sandbox {
+  readonly id: string;
+  /** The bridge's sandbox id. */
+  readonly vendorId: string;
+  readonly #context: ContainerSandboxContext;
+  /** Environment of every command: the create request's `env`. */
+  readonly #environment: Readonly<Record<string, string>>;
+
+  constructor(
+    context: ContainerSandboxContext,
+    vendorId: string,
+    environment: Readonly<Record<string, string>>,
+  ) {
+    this.#context = context;
+    this.vendorId = vendorId;
+    this.id = encodeSandboxId(context.providerId, vendorId);
+    this.#environment = environment;
+  }
+
+  /**
+   * The bridge would silently start a fresh container for a destroyed id, so a handle checks the
+   * provider's record instead (a sandbox destroyed by another process cannot be detected here).
+   */
+  #assertLive(): void {
+    if (this.#context.destroyed.has(this.vendorId)) {
+      throw new NotFoundError(`sandbox ${this.id} was destroyed`, { providerId: this.#context.providerId });
+    }
+  }
+
+  async exec(command: Command, options?: ExecOptions): Promise<ExecResult> {
+    const providerId = this.#context.providerId;
+    const parsed = parseCommand(command);
+    const checked = parseExecOptions(options);
+    if (checked.stdin !== undefined) {
+      throw new UnsupportedCapabilityError(
+        `provider "${providerId}" does not support stdin: the bridge's exec route takes none`,
+        { providerId },
+      );
+    }
+    throwIfAborted(checked.signal, providerId);
+    this.#assertLive();
+    const cwd = resolveWorkingDirectory(checked.cwd, providerId);
+    const timeoutMs = checked.timeoutMs ?? this.#context.defaultTimeoutMs;
+    return runContainerExec({
+      client: this.#context.client,
+      providerId,
+      // Only the program: arguments and env values may hold secrets.
+      operation: `exec ${JSON.stringify("shell" in parsed ? "sh" : parsed[0])}`,
+      vendorId: this.vendorId,
+      body: {
+        argv: execArgv(parsed, { ...this.#environment, ...checked.env }),
+        cwd,
+        ...(timeoutMs === undefined ? {} : { timeout_ms: timeoutMs }),
+      },
+      timeoutMs,
+      signal: checked.signal,
+      maxOutputBytes: checked.maxOutputBytes,
+      onStdout: checked.onStdout,
+      onStderr: checked.onStderr,
+    });
+  }
+
+  async runCode(code: string, options: RunCodeOptions): Promise<ExecResult> {
+    const providerId = this.#context.providerId;
+    if (typeof code !== "string") throw new InvalidRequestError("code: must be a string", { providerId });
+    const { language, ...execOptions } = options;
+    if (!this.#context.runtimes.includes(language)) {
+      throw new UnsupportedCapabilityError(
+        `provider "${providerId}" has no ${language} runtime (runtimes: ${this.#context.runtimes.join(", ")})`,
+        { providerId },
+      );
+    }
+    if (new TextEncoder().encode(code).byteLength > maxCodeBytes) {
+      const message = `code: larger than ${maxCodeBytes} bytes; write it to a file and exec it`;
+      throw new InvalidRequestError(message, { providerId });
+    }
+    return this.exec(codeCommand(language, code), execOptions);
+  }
+
+  async readFile(path: string, options?: CallOptions): Promise<Uint8Array> {
+    const providerId = this.#context.providerId;
+    const absolute = resolveWorkspacePath(path, providerId);
+    const routePath = fileRoutePath(absolute, providerId);
+    throwIfAborted(options?.signal, providerId);
+    this.#assertLive();
+    return this.#context.client.readFile(
+      this.vendorId,
+      routePath,
+      `readFile ${JSON.stringify(path)}`,
+      options?.signal,
+    );
+  }
+
+  async writeFile(path: string, data: Uint8Array | string, options?: CallOptions): Promise<void> {
+    const providerId = this.#context.providerId;
+    if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+      throw new InvalidRequestError("data: must be a string or a Uint8Array", { providerId });
+    }
+    const absolute = resolveWorkspacePath(path, providerId);
+    const routePath = fileRoutePath(absolute, providerId);
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    if (bytes.byteLength > maxWriteBytes) {
+      throw new OutputLimitError(
+        `writeFile ${JSON.stringify(path)}: ${bytes.byteLength} bytes exceed the bridge's ${maxWriteBytes}-byte limit`,
+        { providerId },
+      );
+    }
+    throwIfAborted(options?.signal, providerId);
+    this.#assertLive();
+    await this.#context.client.writeFile(
+      this.vendorId,
+      routePath,
+      bytes,
+      `writeFile ${JSON.stringify(path)}`,
+      options?.signal,
+    );
+  }
+
+  /** `DELETE`s the container. Idempotent: the bridge answers 204 for ids that have none. */
+  async destroy(options?: CallOptions): Promise<void> {
+    if (this.#context.destroyed.has(this.vendorId)) return;
+    await this.#context.client.deleteSandbox(this.vendorId, options?.signal);
+    this.#context.destroyed.add(this.vendorId);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.destroy();
+  }
+}

@@ -1,0 +1,153 @@
+/** Settings of the `cloudflare-container` provider, their config schema, and lazy credential loading. */
+import { AuthenticationError, ConfigInvalidError } from "@sandport/core";
+import { z } from "zod";
+
+/** Environment variable the bearer token falls back to when `token` is not set. */
+export const tokenEnvironmentVariable = "CLOUDFLARE_SANDBOX_TOKEN";
+
+/** Which `@cloudflare/sandbox` container image the bridge deployment runs. */
+export type ContainerImageVariant = "default" | "python";
+
+/** Resources of the deployment's container instance type, in normalized units. */
+export interface ContainerInstanceResources {
+  /** vCPUs of one container. */
+  cpu?: number;
+  /** Memory of one container, MiB. */
+  memoryMb?: number;
+  /** Disk of one container, MiB. */
+  diskMb?: number;
+}
+
+/** Settings of {@link createCloudflareContainerProvider}. Only `url` is required. */
+export interface CloudflareContainerProviderSettings {
+  /** Instance name; prefixes sandbox ids. Default `"cloudflare-container"`. */
+  providerId?: string;
+  /**
+   * Base URL of the team's deployed `@cloudflare/sandbox/bridge` Worker, e.g.
+   * `"https://sandbox-bridge.example.workers.dev"`. Must be `https:`; plain `http:` is accepted for
+   * loopback hosts only (`wrangler dev`), since the bearer token travels with every request.
+   */
+  url: string;
+  /**
+   * Bearer token: the bridge's `SANDBOX_API_KEY` secret. Default: the `CLOUDFLARE_SANDBOX_TOKEN`
+   * environment variable. Read at the first request, never logged, never put in an error message.
+   */
+  token?: string;
+  /** Route prefix of the bridge API (the bridge's `apiRoutePrefix`). Default `"/v1"`. */
+  apiRoutePrefix?: string;
+  /**
+   * The container image the deployment uses: `"default"` (Ubuntu with Node.js and Bun, no Python)
+   * or `"python"` (adds Python 3.11). Decides the declared runtimes. Default `"default"`.
+   */
+  image?: ContainerImageVariant;
+  /**
+   * Outbound network of the deployment's containers: `"open"` (the `Sandbox` class default,
+   * `enableInternet = true`) or `"none"` (deployed with `enableInternet = false`). The bridge cannot
+   * change it per sandbox, so only this mode is declared. Default `"open"`.
+   */
+  egress?: "open" | "none";
+  /**
+   * What one container of the deployment's instance type provides. Requests up to these sizes are
+   * satisfied by every container; larger ones are refused. Default: nothing declared, so any
+   * `resources` request is refused (the bridge cannot size a container per request).
+   */
+  instance?: ContainerInstanceResources;
+  /** The deployment's `max_instances`, declared as `limits.maxConcurrency`. Default: not declared. */
+  maxInstances?: number;
+  /** Timeout for commands that set no `timeoutMs`, ms. Default: none (commands run until they end). */
+  defaultTimeoutMs?: number;
+  /** Limit of each non-streaming request (create, files, destroy), ms. Default 60000. */
+  requestTimeoutMs?: number;
+  /** The `fetch` to use. Default: the global `fetch`, looked up at each request. The test seam. */
+  fetch?: typeof fetch;
+}
+
+const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** Whether the bridge URL keeps the token confidential: https, or http to this machine only. */
+function isSafeBridgeUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return url.protocol === "https:" || (url.protocol === "http:" && loopbackHosts.has(url.hostname));
+}
+
+/** Strict schema of the settings as they appear in `sandport.json` (without `type`). */
+export const cloudflareContainerSettingsSchema = z.strictObject({
+  url: z
+    .string()
+    .refine(isSafeBridgeUrl, "must be an https: URL (http: only for localhost) of the deployed bridge"),
+  token: z.string().min(1).optional(),
+  apiRoutePrefix: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must look like "/v1"')
+    .optional(),
+  image: z.enum(["default", "python"]).optional(),
+  egress: z.enum(["open", "none"]).optional(),
+  instance: z
+    .strictObject({
+      cpu: z.number().positive().optional(),
+      memoryMb: z.number().int().positive().optional(),
+      diskMb: z.number().int().positive().optional(),
+    })
+    .optional(),
+  maxInstances: z.number().int().positive().optional(),
+  defaultTimeoutMs: z.number().int().positive().optional(),
+  requestTimeoutMs: z.number().int().positive().optional(),
+});
+
+/** What the HTTP client needs once the settings are checked. */
+export interface BridgeConnection {
+  /** `<url><apiRoutePrefix>`, without a trailing slash. */
+  apiBase: string;
+  /** The bearer token. */
+  token: string;
+}
+
+/** Reads an environment variable where a `process` exists (Node), and nothing elsewhere (workerd). */
+function environmentValue(name: string): string | undefined {
+  const environment = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const value = environment?.[name];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+// Visible ASCII only: anything else would make `Headers` throw a TypeError that quotes the value.
+const headerSafeToken = /^[\x21-\x7e]+$/;
+
+/**
+ * Checks the URL and finds the token. Called at the first request, so constructing a provider never
+ * throws; the errors name the setting and the environment variable, never the token's value.
+ */
+export function resolveBridgeConnection(
+  settings: CloudflareContainerProviderSettings,
+  providerId: string,
+): BridgeConnection {
+  if (typeof settings.url !== "string" || !isSafeBridgeUrl(settings.url)) {
+    throw new ConfigInvalidError(
+      `providers.${providerId}.url: must be an https: URL (http: only for localhost) of the deployed bridge Worker`,
+      { providerId },
+    );
+  }
+  const prefix = settings.apiRoutePrefix ?? "/v1";
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(prefix)) {
+    throw new ConfigInvalidError(`providers.${providerId}.apiRoutePrefix: must look like "/v1"`, {
+      providerId,
+    });
+  }
+  const token = settings.token ?? environmentValue(tokenEnvironmentVariable);
+  if (token === undefined || token === "") {
+    throw new AuthenticationError(
+      `no bearer token for the Cloudflare sandbox bridge: set providers.${providerId}.token ` +
+        `(e.g. "\${env:${tokenEnvironmentVariable}}") or the ${tokenEnvironmentVariable} environment variable`,
+      { providerId },
+    );
+  }
+  if (!headerSafeToken.test(token)) {
+    throw new ConfigInvalidError(
+      `providers.${providerId}.token (or ${tokenEnvironmentVariable}): contains whitespace or ` +
+        "characters that cannot travel in an HTTP header",
+      { providerId },
+    );
+  }
+  const base = settings.url.replace(/\/+$/, "");
+  return { apiBase: `${base}${prefix}`, token };
+}

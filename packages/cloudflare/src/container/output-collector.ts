@@ -1,0 +1,55 @@
+/** Collects one output stream of a command: bounded bytes, plus the kept text passed on as it arrives. */
+import { OutputBuffer } from "@sandport/core";
+
+/** Thrown in place of an error raised by the caller's `onStdout` / `onStderr`, to tell it apart. */
+export class CallbackFailure {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
+  }
+}
+
+/** One stream (stdout or stderr) of a running command. */
+export class OutputCollector {
+  readonly #buffer: OutputBuffer;
+  readonly #onChunk: ((chunk: string) => void) | undefined;
+  // Streaming decode, so a character split across two events reaches the callback whole.
+  readonly #decoder = new TextDecoder();
+
+  constructor(maxBytes: number, onChunk: ((chunk: string) => void) | undefined) {
+    this.#buffer = new OutputBuffer(maxBytes);
+    this.#onChunk = onChunk;
+  }
+
+  /** Adds bytes; the part within the cap goes to the callback now. */
+  append(bytes: Uint8Array): void {
+    const kept = this.#buffer.append(bytes);
+    if (this.#onChunk === undefined || kept.byteLength === 0) return;
+    this.#emit(this.#decoder.decode(kept, { stream: true }));
+  }
+
+  /** Passes on a character still held by the decoder, once the stream has ended. */
+  finish(): void {
+    if (this.#onChunk === undefined || this.#buffer.truncated) return;
+    this.#emit(this.#decoder.decode());
+  }
+
+  /** The kept text. */
+  text(): string {
+    return this.#buffer.text();
+  }
+
+  /** Whether bytes were dropped at the cap. */
+  get truncated(): boolean {
+    return this.#buffer.truncated;
+  }
+
+  #emit(text: string): void {
+    if (text === "") return;
+    try {
+      this.#onChunk?.(text);
+    } catch (error) {
+      throw new CallbackFailure(error);
+    }
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * What a team deploys is what the tests run: the bridge Worker bundles with `wrangler deploy
+ * --dry-run` (offline, no account) from the same sources miniflare loads in local mode.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { bridgeWorkerDirectory, bridgeWorkerModules } from "./bridge-worker.ts";
+
+const scratch = mkdtempSync(join(tmpdir(), "sandport-bridge-deploy-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const wranglerEntry = join(
+  dirname(createRequire(import.meta.url).resolve("wrangler/package.json")),
+  "bin",
+  "wrangler.js",
+);
+
+describe("the bridge Worker", () => {
+  it("bundles with wrangler deploy --dry-run, exporting the Worker, its Durable Object and its outbound gate", () => {
+    const outdir = join(scratch, "bundle");
+    const result = spawnSync(
+      process.execPath,
+      [
+        wranglerEntry,
+        "deploy",
+        "--dry-run",
+        "--config",
+        join(bridgeWorkerDirectory, "wrangler.jsonc"),
+        "--outdir",
+        outdir,
+      ],
+      {
+        cwd: bridgeWorkerDirectory,
+        encoding: "utf8",
+        timeout: 120_000,
+        env: {
+          PATH: process.env.PATH,
+          HOME: join(scratch, "home"),
+          CI: "true",
+          // No banner means no update check against the npm registry; no telemetry either.
+          WRANGLER_HIDE_BANNER: "true",
+          WRANGLER_SEND_METRICS: "false",
+        },
+      },
+    );
+    expect(result.status, `wrangler failed:\n${result.stdout}\n${result.stderr}`).toBe(0);
+    expect(result.stdout).toContain("env.LOADER");
+    expect(result.stdout).toContain("Worker Loader");
+    expect(result.stdout).toContain("env.SANDBOXES (SandboxObject)");
+    const bundle = readFileSync(join(outdir, "index.js"), "utf8");
+    expect(bundle).toMatch(/export\s*\{[^}]*\bOutboundGate\b[^}]*\}/);
+    expect(bundle).toMatch(/export\s*\{[^}]*\bSandboxObject\b[^}]*\}/);
+    expect(bundle).toMatch(/export\s*\{[^}]*\bdefault\b[^}]*\}/);
+  });
+
+  it("gives local mode every source file of the Worker, types stripped, entry first", () => {
+    const modules = bridgeWorkerModules();
+    expect(modules[0]?.path).toBe(join(bridgeWorkerDirectory, "src", "index.ts"));
+    for (const module of modules) {
+      expect(module.contents).not.toMatch(/import type|: BridgeEnv\b/);
+    }
+    const names = modules.map((module) => module.path.slice(module.path.lastIndexOf("/") + 1)).sort();
+    expect(names).toContain("sandbox-object.ts");
+    expect(names).toContain("runner-module.ts");
+  });
+});

@@ -1,0 +1,111 @@
+/**
+ * The HTTP protocol between the Node-side `cloudflare-isolate` provider and the bridge Worker
+ * (`worker/`). Types only, so the Worker imports them without pulling Node code into its bundle.
+ *
+ * `GET /v1/health` -> `{ ok, protocol, limits }`. Every route needs `Authorization: Bearer <token>`. Bodies are JSON unless stated; file bodies are
+ * raw bytes. Errors answer with a status and an {@link BridgeErrorBody}.
+ *
+ * Stateful routes (remote mode; state lives in one Durable Object per sandbox):
+ * - `POST   /v1/sandboxes`                  {@link BridgeCreateBody} -> {@link BridgeSandboxInfo}
+ * - `GET    /v1/sandboxes/{id}`             -> {@link BridgeSandboxInfo} (404 when gone)
+ * - `POST   /v1/sandboxes/{id}/run`         {@link BridgeRunBody} -> {@link BridgeRunResult}
+ * - `PUT    /v1/sandboxes/{id}/files/{path}` raw bytes -> 204
+ * - `GET    /v1/sandboxes/{id}/files/{path}` -> raw bytes (404 when missing)
+ * - `DELETE /v1/sandboxes/{id}`             -> 204 (also when already gone)
+ *
+ * Stateless route (local mode; the caller keeps the files and sends them with each run):
+ * - `POST   /v1/execute`                    {@link BridgeExecuteBody} -> {@link BridgeExecuteResult}
+ */
+
+/** What code in the sandbox may reach over the network. */
+export type BridgeEgress = "none" | "open" | { allow: string[] };
+
+/** Limits the bridge enforces on a sandbox. */
+export interface BridgeLimits {
+  /** Largest `code` accepted, bytes. */
+  maxCodeBytes: number;
+  /** Total size of the sandbox's files, bytes. */
+  maxFilesBytes: number;
+}
+
+/** Body of `POST /v1/sandboxes`. */
+export interface BridgeCreateBody {
+  env: Record<string, string>;
+  egress: BridgeEgress;
+  labels: Record<string, string>;
+  /** Lifetime; the bridge deletes the sandbox's state when it ends. */
+  ttlMs?: number;
+  /** Total size of the sandbox's files, bytes, below the bridge's own limit. */
+  maxFilesBytes?: number;
+}
+
+/** A sandbox as the bridge reports it. */
+export interface BridgeSandboxInfo {
+  id: string;
+  createdAt: number;
+  expiresAt?: number;
+  labels: Record<string, string>;
+}
+
+/** Body of `POST /v1/sandboxes/{id}/run`. */
+export interface BridgeRunBody {
+  /** A JavaScript module (TypeScript types already stripped by the caller). */
+  code: string;
+  /** Extra environment for this run, over the sandbox's own. */
+  env: Record<string, string>;
+  /** Wall-clock limit of the run, ms. */
+  timeoutMs: number;
+  /** Per-stream cap of captured output, bytes. */
+  maxOutputBytes: number;
+  /**
+   * The code may use `node:fs`: the workspace is mounted and collected afterwards even when it is
+   * empty. Mounting costs a few ms, so runs that cannot reach the filesystem skip it.
+   */
+  filesystem: boolean;
+  /**
+   * The code names `process`: its env, `exit` and `stdout`/`stderr` are set up for it. The first
+   * touch of `process` costs a few ms per isolate, so code that cannot reach it skips that.
+   */
+  process: boolean;
+}
+
+/** Outcome of one run. */
+export interface BridgeRunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  timedOut: boolean;
+  durationMs: number;
+  /** The module's default export (or what a default-exported function returned), as JSON text. */
+  valueJson?: string;
+}
+
+/** Body of `POST /v1/execute`: a run together with the sandbox state it needs. */
+export interface BridgeExecuteBody extends BridgeRunBody {
+  egress: BridgeEgress;
+  /** The workspace, path (relative) -> base64 bytes. */
+  files: Record<string, string>;
+  /** Total size the files may reach after the run, bytes. */
+  maxFilesBytes: number;
+}
+
+/** Result of `POST /v1/execute`. */
+export interface BridgeExecuteResult extends BridgeRunResult {
+  /** The whole workspace after the run (base64), or absent when it was not mounted. */
+  files?: Record<string, string>;
+}
+
+/** Stable error codes the bridge answers with. */
+export type BridgeErrorCode =
+  | "unauthorized"
+  | "not_found"
+  | "invalid_request"
+  | "files_too_large"
+  | "not_configured"
+  | "internal";
+
+/** Body of every error response. */
+export interface BridgeErrorBody {
+  error: { code: BridgeErrorCode; message: string };
+}

@@ -1,0 +1,45 @@
+/** What the `cloudflare-isolate` provider declares. */
+import type { ProviderCapabilities } from "@sandport/core";
+import type { ResolvedIsolateSettings } from "./isolate-settings.ts";
+
+/** Memory of one Workers isolate on Cloudflare, MiB. */
+export const isolateMemoryMb = 128;
+
+/** Capabilities for the given settings. */
+export function isolateCapabilities(settings: ResolvedIsolateSettings): ProviderCapabilities {
+  const remote = settings.mode === "remote";
+  return {
+    runtimes: ["javascript", "typescript"],
+    isolation: "v8-isolate",
+    residency: remote ? "vendor-cloud" : "self-hosted",
+    regions: [],
+    limits: {
+      // An isolate runs on one thread.
+      maxCpu: 1,
+      maxMemoryMb: remote ? isolateMemoryMb : settings.memoryMb,
+      maxDiskMb: Math.floor(settings.maxFilesBytes / (1024 * 1024)),
+      gpuTypes: [],
+      maxCommandTimeoutMs: settings.maxTimeoutMs,
+    },
+    network: { modes: ["none", "open", "allowlist"], allowlist: ["domain"] },
+    features: {
+      filesystem: true,
+      // Output arrives when the run ends, not while it runs.
+      streaming: false,
+      background: false,
+      separateStderr: true,
+      stdin: false,
+      images: false,
+      ports: false,
+      snapshots: false,
+    },
+    priors: {
+      coldStartMs: remote ? 30 : 5,
+      // Workers Standard: $0.02 per million CPU-ms, $0.30 per million requests.
+      pricePerVcpuSecond: remote ? 0.00002 : 0,
+      pricePerGibSecond: 0,
+      pricePerGpuSecond: 0,
+      pricePerRequest: remote ? 0.0000003 : 0,
+    },
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * What both modes do around a run: checking `runCode` options (refusing what an isolate cannot
+ * honour), preparing the code, and turning the bridge's answer into an `ExecResult`.
+ */
+import {
+  defaultMaxOutputBytes,
+  describeIssues,
+  type ExecResult,
+  execOptionsSchema,
+  InvalidRequestError,
+  ProviderUnavailableError,
+  type RunCodeOptions,
+  UnsupportedCapabilityError,
+} from "@sandport/core";
+import { z } from "zod";
+import type { BridgeRunBody, BridgeRunResult } from "./bridge-protocol.ts";
+import type { ResolvedIsolateSettings } from "./isolate-settings.ts";
+import { prepareCode } from "./prepare-code.ts";
+
+/** A run ready for the bridge, or the result to report without running (the code did not compile). */
+export type PreparedRun = { body: BridgeRunBody } | { result: ExecResult };
+
+/** Checks `options`, then prepares `code` for the bridge. */
+export async function prepareRun(
+  code: string,
+  options: RunCodeOptions,
+  settings: ResolvedIsolateSettings,
+): Promise<PreparedRun> {
+  const providerId = settings.providerId;
+  if (typeof code !== "string") throw new InvalidRequestError("code: must be a string", { providerId });
+  const parsed = execOptionsSchema.safeParse(
+    Object.fromEntries(Object.entries(options ?? {}).filter(([key]) => key !== "language")),
+  );
+  if (!parsed.success) throw new InvalidRequestError(describeIssues(parsed.error, "options"), { providerId });
+  const { language } = options;
+  if (language !== "javascript" && language !== "typescript") {
+    throw new UnsupportedCapabilityError(
+      `runCode language "${String(language)}": isolates run javascript and typescript only`,
+      { providerId },
+    );
+  }
+  if (options.stdin !== undefined) {
+    throw new UnsupportedCapabilityError("runCode stdin: isolates have no standard input", { providerId });
+  }
+  if (options.cwd !== undefined) {
+    throw new UnsupportedCapabilityError(
+      "runCode cwd: code always runs in the workspace (use relative paths)",
+      { providerId },
+    );
+  }
+  const timeoutMs = options.timeoutMs ?? settings.defaultTimeoutMs;
+  if (timeoutMs > settings.maxTimeoutMs) {
+    throw new UnsupportedCapabilityError(`timeoutMs ${timeoutMs} (max ${settings.maxTimeoutMs})`, {
+      providerId,
+    });
+  }
+  const codeBytes = Buffer.byteLength(code);
+  if (codeBytes > settings.maxCodeBytes) {
+    throw new InvalidRequestError(`code is ${codeBytes} bytes, over the limit of ${settings.maxCodeBytes}`, {
+      providerId,
+    });
+  }
+  const outcome = await prepareCode(code, language);
+  if (!outcome.ok) {
+    return {
+      result: {
+        exitCode: 1,
+        stdout: "",
+        stderr: `${outcome.message}\n`,
+        truncated: false,
+        timedOut: false,
+        durationMs: 0,
+      },
+    };
+  }
+  return {
+    body: {
+      code: outcome.prepared.module,
+      env: { ...options.env },
+      timeoutMs,
+      maxOutputBytes: options.maxOutputBytes ?? defaultMaxOutputBytes,
+      filesystem: outcome.prepared.filesystem,
+      process: outcome.prepared.process,
+    },
+  };
+}
+
+/** The bridge's run result; only the fields this code reads are required. */
+export const bridgeRunResultSchema = z.object({
+  exitCode: z.number().int(),
+  stdout: z.string(),
+  stderr: z.string(),
+  truncated: z.boolean(),
+  timedOut: z.boolean(),
+  durationMs: z.number(),
+  valueJson: z.string().nullish(),
+});
+
+/** Parses a bridge answer, refusing anything that is not one (an HTML error page, say). */
+export function parseBridgeJson<T>(text: string, schema: z.ZodType<T>, providerId: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ProviderUnavailableError("the bridge answered with something that is not JSON", {
+      providerId,
+      cause: error,
+    });
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new ProviderUnavailableError(
+      `the bridge's answer is malformed: ${describeIssues(parsed.error, "answer")}`,
+      {
+        providerId,
+        cause: parsed.error,
+      },
+    );
+  }
+  return parsed.data;
+}
+
+/** The `ExecResult` of a bridge run; output goes to the callbacks once, as the run ended. */
+export function execResultOf(
+  result: z.infer<typeof bridgeRunResultSchema> | BridgeRunResult,
+  options: RunCodeOptions,
+): ExecResult {
+  if (result.stdout !== "") options.onStdout?.(result.stdout);
+  if (result.stderr !== "") options.onStderr?.(result.stderr);
+  const execResult: ExecResult = {
+    exitCode: result.exitCode,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    truncated: result.truncated,
+    timedOut: result.timedOut,
+    durationMs: result.durationMs,
+  };
+  if (typeof result.valueJson === "string") execResult.value = JSON.parse(result.valueJson);
+  return execResult;
+}

@@ -1,0 +1,421 @@
+/**
+ * A stateful fake of the `@cloudflare/sandbox/bridge` HTTP API as msw handlers. It answers with the
+ * bridge's routes, status codes, error JSON and event stream, and keeps its quirks: `POST /sandbox`
+ * only mints an id, and any call under `/sandbox/{id}/` (DELETE included) first assigns that id a
+ * container, starting a fresh one for an unknown id. Commands and files are real: an executor runs
+ * them (by default one `@sandport/local` sandbox per container). Every call is recorded, and faults
+ * can be queued for the next requests.
+ *
+ * ```ts
+ * const bridge = createContainerBridgeFake({ url: "https://bridge.test", token: "test-token" });
+ * const server = setupServer(...bridge.handlers);
+ * server.listen({ onUnhandledFrame: "error" });
+ * ```
+ */
+import { Buffer } from "node:buffer";
+import { HttpResponse, http, type RequestHandler } from "msw";
+import {
+  type ContainerBridgeFault,
+  type ContainerBridgeRoute,
+  FaultQueue,
+} from "./container-bridge-faults.ts";
+import {
+  bridgeErrorResponse,
+  bridgeIdPattern,
+  decodeRoutedPath,
+  mintBridgeId,
+  resolveBridgeWorkspacePath,
+} from "./container-bridge-rules.ts";
+import { EventStreamWriter } from "./container-event-stream.ts";
+import type { ContainerExecutor, FakeContainer } from "./container-executor.ts";
+import { createLocalContainerExecutor } from "./container-local-executor.ts";
+
+/** Options of {@link createContainerBridgeFake}. */
+export interface ContainerBridgeFakeOptions {
+  /** Where the fake bridge answers, e.g. `"https://bridge.test"` (the provider's `url`). */
+  url: string;
+  /** The bearer token it accepts (the bridge's `SANDBOX_API_KEY`). */
+  token: string;
+  /** Route prefix. Default `"/v1"`. */
+  apiRoutePrefix?: string;
+  /** Runs commands and holds files. Default: {@link createLocalContainerExecutor} with local's defaults. */
+  executor?: ContainerExecutor;
+  /** The deployment's `max_instances`: assigning one more container answers 503 `capacity_exceeded`. */
+  maxInstances?: number;
+}
+
+/** One request the fake received. */
+export interface RecordedBridgeCall {
+  method: string;
+  route: ContainerBridgeRoute;
+  /** The URL path as sent (percent-encoding kept), e.g. `/v1/sandbox/abc/exec`. */
+  path: string;
+  /** Request headers with lowercase names; the accepted token's value reads `<token>`. */
+  headers: Record<string, string>;
+  /** A JSON body parsed, an octet-stream body as bytes, other text as a string; `undefined` when empty. */
+  body: unknown;
+}
+
+/** Options of {@link ContainerBridgeFake.failNext}. */
+export interface FailNextOptions {
+  /** Only requests to this route. Default: any route (`cut-stream` always aims at exec). */
+  route?: ContainerBridgeRoute;
+  /** How many matching requests fail. Default 1. */
+  times?: number;
+}
+
+/** The largest file body the bridge accepts. */
+const maxWriteBytes = 32 * 1024 * 1024;
+
+const htmlPage =
+  "<!doctype html><html><head><title>Sign in</title></head><body><h1>Please sign in</h1></body></html>";
+
+/** The fake bridge. Build it with {@link createContainerBridgeFake}. */
+export class ContainerBridgeFake {
+  /** msw handlers answering for the fake's URL. */
+  readonly handlers: RequestHandler[];
+  readonly #token: string;
+  readonly #prefix: string;
+  readonly #basePath: string;
+  readonly #executor: ContainerExecutor;
+  readonly #maxInstances: number | undefined;
+  readonly #containers = new Map<string, Promise<FakeContainer>>();
+  readonly #calls: RecordedBridgeCall[] = [];
+  readonly #faults = new FaultQueue();
+
+  constructor(options: ContainerBridgeFakeOptions) {
+    const base = new URL(options.url);
+    this.#token = options.token;
+    this.#prefix = options.apiRoutePrefix ?? "/v1";
+    this.#basePath = base.pathname.replace(/\/+$/, "");
+    this.#executor = options.executor ?? createLocalContainerExecutor();
+    this.#maxInstances = options.maxInstances;
+    this.handlers = [http.all(`${base.origin}/*`, ({ request }) => this.#handle(request))];
+  }
+
+  /** Requests received so far, oldest first. */
+  get calls(): readonly RecordedBridgeCall[] {
+    return this.#calls;
+  }
+
+  /** Forgets the recorded requests. */
+  clearCalls(): void {
+    this.#calls.length = 0;
+  }
+
+  /** Answers the next matching request(s) with `fault` instead of serving them. */
+  failNext(fault: ContainerBridgeFault, options: FailNextOptions = {}): void {
+    this.#faults.add(fault, options.route, options.times ?? 1);
+  }
+
+  /** Drops faults not yet used. */
+  clearFaults(): void {
+    this.#faults.clear();
+  }
+
+  /** Sandbox ids that have a container now. */
+  liveSandboxIds(): string[] {
+    return [...this.#containers.keys()];
+  }
+
+  /** How many containers are assigned (the bridge itself has no list route). */
+  async countLiveSandboxes(): Promise<number> {
+    return this.#containers.size;
+  }
+
+  /** Stops every container. */
+  async close(): Promise<void> {
+    const containers = [...this.#containers.values()];
+    this.#containers.clear();
+    await Promise.all(containers.map(async (container) => (await container).stop().catch(() => {})));
+  }
+
+  async #handle(request: Request): Promise<Response> {
+    const rawPath = new URL(request.url).pathname;
+    if (!rawPath.startsWith(`${this.#basePath}/`)) return new Response("Not Found", { status: 404 });
+    const path = rawPath.slice(this.#basePath.length);
+    const route = routeOf(request.method, path, this.#prefix);
+    const body = new Uint8Array(await request.arrayBuffer());
+    this.#calls.push({
+      method: request.method,
+      route,
+      path: rawPath,
+      headers: this.#recordedHeaders(request.headers),
+      body: recordedBody(request.headers.get("content-type"), body),
+    });
+    const fault = this.#faults.take(route);
+    if (fault !== undefined && fault.kind !== "cut-stream") return faultResponse(fault, route);
+    // Like the Worker wrapper: only the API prefix reaches the bridge's router.
+    if (!(path === this.#prefix || path.startsWith(`${this.#prefix}/`))) {
+      return new Response("Not Found", { status: 404 });
+    }
+    return this.#route(request, path, body, fault);
+  }
+
+  async #route(
+    request: Request,
+    path: string,
+    body: Uint8Array,
+    fault: ContainerBridgeFault | undefined,
+  ): Promise<Response> {
+    const sandboxBase = `${this.#prefix}/sandbox`;
+    if (path === sandboxBase || path.startsWith(`${sandboxBase}/`)) {
+      const id = path.slice(sandboxBase.length + 1).split("/")[0];
+      if (id !== undefined && id !== "" && !bridgeIdPattern.test(id)) {
+        return bridgeErrorResponse(400, "Invalid sandbox ID format", "invalid_request");
+      }
+      if (!this.#authorized(request.headers)) return bridgeErrorResponse(401, "Unauthorized", "unauthorized");
+    }
+    if (request.method === "POST" && path === sandboxBase) return HttpResponse.json({ id: mintBridgeId() });
+    const match = /^\/sandbox\/([^/]+)\/(.*)$/.exec(path.slice(this.#prefix.length));
+    const exactMatch = /^\/sandbox\/([^/]+)$/.exec(path.slice(this.#prefix.length));
+    const id = match?.[1] ?? exactMatch?.[1];
+    if (id === undefined) return notFound();
+    // The router's `/sandbox/:id/*` middleware also matches `/sandbox/:id`: DELETE assigns a container too.
+    let container: FakeContainer;
+    try {
+      container = await this.#assign(id);
+    } catch (error) {
+      if (error instanceof CapacityExceeded) {
+        return bridgeErrorResponse(
+          503,
+          "Maximum number of running container instances exceeded (instance limit reached)",
+          "capacity_exceeded",
+        );
+      }
+      return bridgeErrorResponse(502, `pool error: ${describe(error)}`, "pool_error");
+    }
+    if (exactMatch !== null) {
+      if (request.method !== "DELETE") return notFound();
+      this.#containers.delete(id);
+      await container.stop().catch(() => {});
+      return new Response(null, { status: 204 });
+    }
+    const rest = match?.[2] ?? "";
+    if (request.method === "POST" && rest === "exec") return this.#exec(container, body, fault);
+    if (request.method === "GET" && rest === "running") return HttpResponse.json({ running: true });
+    if (rest.startsWith("file/") && (request.method === "GET" || request.method === "PUT")) {
+      const decoded = decodeRoutedPath(path);
+      const relative = decoded.slice(`${this.#prefix}/sandbox/${id}/file/`.length);
+      if (relative === "") return bridgeErrorResponse(400, "file path must not be empty", "invalid_request");
+      const resolved = resolveBridgeWorkspacePath(`/${relative}`);
+      if (resolved === undefined) {
+        return bridgeErrorResponse(
+          403,
+          "path must resolve to a location within /workspace",
+          "invalid_request",
+        );
+      }
+      return request.method === "GET"
+        ? this.#readFile(container, resolved)
+        : this.#writeFile(container, resolved, body);
+    }
+    return notFound();
+  }
+
+  async #exec(container: FakeContainer, body: Uint8Array, fault: ContainerBridgeFault | undefined) {
+    let request: { argv?: unknown; timeout_ms?: unknown; cwd?: unknown };
+    try {
+      request = JSON.parse(new TextDecoder().decode(body)) as typeof request;
+    } catch {
+      return bridgeErrorResponse(400, "Invalid JSON body", "invalid_request");
+    }
+    const argv = request.argv;
+    if (!Array.isArray(argv) || argv.length === 0) {
+      return bridgeErrorResponse(400, "argv must be a non-empty array", "invalid_request");
+    }
+    // The bridge shell-quotes each entry and throws on a non-string: Hono's plain 500.
+    if (!argv.every((entry) => typeof entry === "string")) {
+      return new Response("Internal Server Error", { status: 500 });
+    }
+    let cwd = "/workspace";
+    if (typeof request.cwd === "string") {
+      const resolved = resolveBridgeWorkspacePath(request.cwd);
+      if (resolved === undefined) {
+        return bridgeErrorResponse(
+          403,
+          "cwd must resolve to a location within /workspace",
+          "invalid_request",
+        );
+      }
+      cwd = resolved;
+    }
+    const timeoutMs = typeof request.timeout_ms === "number" ? request.timeout_ms : undefined;
+    const writer = new EventStreamWriter();
+    const cutAfter = fault?.kind === "cut-stream" ? (fault.afterOutputEvents ?? 1) : undefined;
+    let outputEvents = 0;
+    const output = (event: "stdout" | "stderr") => (chunk: Uint8Array) => {
+      writer.send(event, Buffer.from(chunk).toString("base64"));
+      outputEvents += 1;
+      if (cutAfter !== undefined && outputEvents >= cutAfter) writer.close();
+    };
+    const finish = (event: string, data: unknown) => {
+      // A cut stream never gets its terminal event.
+      if (cutAfter === undefined) writer.send(event, JSON.stringify(data));
+      writer.close();
+    };
+    container
+      .exec({
+        argv,
+        cwd,
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        // Assumed, not read from the bridge: it passes no signal to the SDK's exec, but Cloudflare
+        // cancels a request's subrequests when its client disconnects, which ends the container's
+        // streaming exec. The adapter's abort depends on this; a live test must confirm it.
+        signal: writer.closed,
+        onStdout: output("stdout"),
+        onStderr: output("stderr"),
+      })
+      .then(
+        (outcome) =>
+          "timedOut" in outcome
+            ? finish("error", { error: `Command timed out after ${timeoutMs}ms`, code: "exec_error" })
+            : finish("exit", { exit_code: outcome.exitCode }),
+        (error: unknown) => finish("error", { error: describe(error), code: "exec_error" }),
+      );
+    return new Response(writer.stream, {
+      status: 200,
+      headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+    });
+  }
+
+  async #readFile(container: FakeContainer, path: string): Promise<Response> {
+    let data: Uint8Array | undefined;
+    try {
+      data = await container.readFile(path);
+    } catch (error) {
+      return bridgeErrorResponse(502, `read failed: ${describe(error)}`, "exec_transport_error");
+    }
+    if (data === undefined)
+      return bridgeErrorResponse(404, `File not found: ${path}`, "workspace_read_not_found");
+    return new Response(data as Uint8Array<ArrayBuffer>, {
+      status: 200,
+      headers: { "content-type": "application/octet-stream" },
+    });
+  }
+
+  async #writeFile(container: FakeContainer, path: string, body: Uint8Array): Promise<Response> {
+    if (body.byteLength > maxWriteBytes) {
+      return bridgeErrorResponse(
+        413,
+        `payload too large: ${body.byteLength} bytes exceeds the ${maxWriteBytes}-byte limit`,
+        "payload_too_large",
+      );
+    }
+    try {
+      await container.writeFile(path, body);
+    } catch (error) {
+      return bridgeErrorResponse(502, `write failed: ${describe(error)}`, "workspace_archive_write_error");
+    }
+    return HttpResponse.json({ ok: true });
+  }
+
+  /** The warm pool's `getContainer`: the id's container, or a newly started one. */
+  #assign(id: string): Promise<FakeContainer> {
+    const existing = this.#containers.get(id);
+    if (existing !== undefined) return existing;
+    if (this.#maxInstances !== undefined && this.#containers.size >= this.#maxInstances) {
+      return Promise.reject(new CapacityExceeded());
+    }
+    const starting = this.#executor.start();
+    this.#containers.set(id, starting);
+    starting.catch(() => this.#containers.delete(id));
+    return starting;
+  }
+
+  #authorized(headers: Headers): boolean {
+    const header = headers.get("authorization") ?? "";
+    const provided = header.toLowerCase().startsWith("bearer ") ? header.slice(7) : "";
+    return provided === this.#token;
+  }
+
+  #recordedHeaders(headers: Headers): Record<string, string> {
+    const recorded: Record<string, string> = {};
+    for (const [name, value] of headers) {
+      recorded[name] = this.#token === "" ? value : value.split(this.#token).join("<token>");
+    }
+    return recorded;
+  }
+}
+
+/** Thrown by the pool when the deployment's max_instances is reached. */
+class CapacityExceeded extends Error {}
+
+/** Creates a fake bridge; pass its `handlers` to msw's `setupServer`. */
+export function createContainerBridgeFake(options: ContainerBridgeFakeOptions): ContainerBridgeFake {
+  return new ContainerBridgeFake(options);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Hono's answer for a path no route matches. */
+function notFound(): Response {
+  return new Response("404 Not Found", {
+    status: 404,
+    headers: { "content-type": "text/plain; charset=UTF-8" },
+  });
+}
+
+function routeOf(method: string, path: string, prefix: string): ContainerBridgeRoute {
+  const below = path.startsWith(prefix) ? path.slice(prefix.length) : path;
+  if (method === "POST" && below === "/sandbox") return "create";
+  if (method === "DELETE" && /^\/sandbox\/[^/]+$/.test(below)) return "destroy";
+  if (method === "POST" && /^\/sandbox\/[^/]+\/exec$/.test(below)) return "exec";
+  if (method === "GET" && /^\/sandbox\/[^/]+\/file\//.test(below)) return "readFile";
+  if (method === "PUT" && /^\/sandbox\/[^/]+\/file\//.test(below)) return "writeFile";
+  return "other";
+}
+
+function recordedBody(contentType: string | null, body: Uint8Array): unknown {
+  if (body.byteLength === 0) return undefined;
+  const type = contentType ?? "";
+  if (type.startsWith("application/octet-stream")) return body;
+  const text = new TextDecoder().decode(body);
+  if (type.includes("json")) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+function faultResponse(fault: ContainerBridgeFault, route: ContainerBridgeRoute): Response {
+  switch (fault.kind) {
+    case "unauthorized":
+      return bridgeErrorResponse(401, "Unauthorized", "unauthorized");
+    case "forbidden":
+      return new Response("<html><body>Forbidden</body></html>", {
+        status: 403,
+        headers: { "content-type": "text/html" },
+      });
+    case "rate-limited":
+      return new Response("error code: 1015", {
+        status: 429,
+        headers: { "content-type": "text/plain", "retry-after": fault.retryAfter },
+      });
+    case "server-error": {
+      const status = fault.status ?? 502;
+      const response = bridgeErrorResponse(status, "injected failure", fault.code ?? "pool_error");
+      if (fault.retryAfter !== undefined) response.headers.set("retry-after", fault.retryAfter);
+      return response;
+    }
+    case "network-error":
+      return HttpResponse.error();
+    case "malformed-json":
+      if (route === "exec") {
+        return new Response('event: exit\ndata: {"exit_code": \n\n', {
+          status: 200,
+          headers: { "content-type": "text/event-stream" },
+        });
+      }
+      return new Response('{"id": "abc', { status: 200, headers: { "content-type": "application/json" } });
+    case "html-page":
+      return new Response(htmlPage, { status: 200, headers: { "content-type": "text/html; charset=utf-8" } });
+    case "cut-stream":
+      throw new Error("cut-stream is served by the exec route");
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The bridge's own rules, as `@cloudflare/sandbox/bridge` (0.12) applies them, re-stated for the
+ * fake: id format, how the router decodes a path, and the /workspace confinement of files and cwd.
+ */
+
+/** Sandbox ids the bridge accepts: lowercase base32, as `POST /sandbox` mints them. */
+export const bridgeIdPattern = /^[a-z2-7]{1,128}$/;
+
+/** A new id like the bridge's: 16 random bytes in lowercase RFC 4648 base32 (26 characters). */
+export function mintBridgeId(): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let bits = 0;
+  let value = 0;
+  let id = "";
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      id += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) id += alphabet[(value << (5 - bits)) & 31];
+  return id;
+}
+
+/**
+ * The path as the bridge's router (Hono) sees it: `decodeURI` applied, except that `%25` stays
+ * encoded; an undecodable sequence is kept as it is.
+ */
+export function decodeRoutedPath(rawPath: string): string {
+  if (!rawPath.includes("%")) return rawPath;
+  const protectedPercent = rawPath.replace(/%25/g, "%2525");
+  try {
+    return decodeURI(protectedPercent);
+  } catch {
+    return protectedPercent.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+      try {
+        return decodeURI(run);
+      } catch {
+        return run;
+      }
+    });
+  }
+}
+
+/** `/workspace`-relative or absolute path, normalized; `undefined` when it leaves /workspace. */
+export function resolveBridgeWorkspacePath(path: string): string | undefined {
+  const absolute = path.startsWith("/") ? path : `/workspace/${path}`;
+  const parts: string[] = [];
+  for (const segment of absolute.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") parts.pop();
+    else parts.push(segment);
+  }
+  const resolved = `/${parts.join("/")}`;
+  return resolved === "/workspace" || resolved.startsWith("/workspace/") ? resolved : undefined;
+}
+
+/** The bridge's error body. */
+export function bridgeErrorResponse(status: number, error: string, code: string): Response {
+  return new Response(JSON.stringify({ error, code }), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}

@@ -1,0 +1,35 @@
+/** Bindings and settings of the bridge Worker (see `wrangler.jsonc`). */
+import type { SandboxObject } from "./sandbox-object.ts";
+
+/** The bridge Worker's environment. */
+export interface BridgeEnv {
+  /** Worker Loader: a fresh V8 isolate per run. */
+  LOADER: WorkerLoader;
+  /** One Durable Object per sandbox holds its settings and files. */
+  SANDBOXES: DurableObjectNamespace<SandboxObject>;
+  /** Bearer token callers must present (`wrangler secret put SANDPORT_BRIDGE_TOKEN`). */
+  SANDPORT_BRIDGE_TOKEN?: string;
+  /** Largest code accepted, bytes (text). Default 1 MiB. */
+  SANDPORT_MAX_CODE_BYTES?: string;
+  /** Total file size per sandbox, bytes (text). Default 64 MiB. */
+  SANDPORT_MAX_FILES_BYTES?: string;
+}
+
+/** Limits read from the environment, with defaults. */
+export interface BridgeLimitsFromEnv {
+  maxCodeBytes: number;
+  maxFilesBytes: number;
+}
+
+function positiveInteger(text: string | undefined, fallback: number): number {
+  const value = Number(text);
+  return Number.isSafeInteger(value) && value > 0 ? value : fallback;
+}
+
+/** The limits this deployment enforces. */
+export function bridgeLimits(env: BridgeEnv): BridgeLimitsFromEnv {
+  return {
+    maxCodeBytes: positiveInteger(env.SANDPORT_MAX_CODE_BYTES, 1024 * 1024),
+    maxFilesBytes: positiveInteger(env.SANDPORT_MAX_FILES_BYTES, 64 * 1024 * 1024),
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * sandport's bridge Worker for the `cloudflare-isolate` provider. Deploy it with `wrangler deploy`
+ * (see ../README.md); in local mode the provider runs this same code under miniflare.
+ *
+ * Routes and bodies: ../../src/isolate/bridge-protocol.ts. Every route needs the bearer token.
+ */
+import type { BridgeExecuteResult } from "../../src/isolate/bridge-protocol.ts";
+import { authorize } from "./authorize.ts";
+import { bytesFromBase64, bytesToBase64 } from "./base64.ts";
+import { type BridgeEnv, bridgeLimits } from "./bridge-env.ts";
+import { BridgeFailure, failureResponse, readJsonObject } from "./bridge-responses.ts";
+import { enforceFilesLimit } from "./files-limit.ts";
+import { unwrap } from "./outcome.ts";
+import { parseCreateBody, parseExecuteBody, parseRunBody, workspaceFilePath } from "./request-validation.ts";
+import { type BridgeExports, runInIsolate } from "./run-in-isolate.ts";
+
+export { OutboundGate } from "./outbound-gate.ts";
+export { SandboxObject } from "./sandbox-object.ts";
+
+/** Version of the HTTP protocol this Worker speaks. */
+const protocolVersion = 1;
+
+const sandboxIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function json(value: unknown, status = 200): Response {
+  return new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json" } });
+}
+
+function sandboxStub(env: BridgeEnv, id: string) {
+  if (!sandboxIdPattern.test(id)) throw new BridgeFailure("not_found", "no such sandbox");
+  return env.SANDBOXES.get(env.SANDBOXES.idFromName(id));
+}
+
+/** `POST /v1/execute`: a run with its files carried in the request (local mode keeps the state). */
+async function execute(request: Request, env: BridgeEnv, exports: BridgeExports): Promise<Response> {
+  const limits = bridgeLimits(env);
+  const body = parseExecuteBody(await readJsonObject(request), limits.maxCodeBytes);
+  const mount = body.filesystem || Object.keys(body.files).length > 0;
+  const files: Record<string, Uint8Array> = {};
+  if (mount) {
+    for (const [path, text] of Object.entries(body.files))
+      files[workspaceFilePath(path)] = bytesFromBase64(text);
+  }
+  const outcome = await runInIsolate(env.LOADER, exports, {
+    code: body.code,
+    env: body.env,
+    egress: body.egress,
+    timeoutMs: body.timeoutMs,
+    maxOutputBytes: body.maxOutputBytes,
+    process: body.process,
+    files: mount ? files : undefined,
+  });
+  if (outcome.files === undefined) return json(outcome.result satisfies BridgeExecuteResult);
+  const checked = enforceFilesLimit(
+    outcome.result,
+    outcome.files,
+    Math.min(body.maxFilesBytes, limits.maxFilesBytes),
+  );
+  if (!checked.keep) return json(checked.result satisfies BridgeExecuteResult);
+  const encoded: Record<string, string> = {};
+  for (const [path, bytes] of Object.entries(outcome.files)) encoded[path] = bytesToBase64(bytes);
+  return json({ ...checked.result, files: encoded } satisfies BridgeExecuteResult);
+}
+
+/** Routes under `/v1/sandboxes/{id}`. */
+async function sandboxRoute(request: Request, env: BridgeEnv, id: string, rest: string): Promise<Response> {
+  const sandbox = sandboxStub(env, id);
+  if (rest === "") {
+    if (request.method === "GET") return json(unwrap(await sandbox.info()));
+    if (request.method === "DELETE") {
+      await sandbox.destroy();
+      return new Response(null, { status: 204 });
+    }
+  } else if (rest === "/run" && request.method === "POST") {
+    const body = parseRunBody(await readJsonObject(request), bridgeLimits(env).maxCodeBytes);
+    return json(unwrap(await sandbox.run(body)));
+  } else if (rest.startsWith("/files/")) {
+    const path = workspaceFilePath(rest.slice("/files/".length));
+    if (request.method === "PUT") {
+      unwrap(await sandbox.writeFile(path, new Uint8Array(await request.arrayBuffer())));
+      return new Response(null, { status: 204 });
+    }
+    if (request.method === "GET") {
+      const bytes = unwrap(await sandbox.readFile(path));
+      return new Response(bytes, { headers: { "content-type": "application/octet-stream" } });
+    }
+  }
+  throw new BridgeFailure("not_found", `no route ${request.method} /v1/sandboxes/{id}${rest}`);
+}
+
+async function route(request: Request, env: BridgeEnv, ctx: ExecutionContext): Promise<Response> {
+  await authorize(request, env);
+  const exports = ctx.exports as unknown as BridgeExports;
+  const { pathname } = new URL(request.url);
+  if (pathname === "/v1/health" && request.method === "GET") {
+    return json({ ok: true, protocol: protocolVersion, limits: bridgeLimits(env) });
+  }
+  if (pathname === "/v1/execute" && request.method === "POST") return execute(request, env, exports);
+  if (pathname === "/v1/sandboxes" && request.method === "POST") {
+    const body = parseCreateBody(await readJsonObject(request));
+    const id = crypto.randomUUID();
+    return json(await sandboxStub(env, id).initialize(id, body), 201);
+  }
+  const match = /^\/v1\/sandboxes\/([^/]+)(\/.*)?$/.exec(pathname);
+  if (match?.[1] !== undefined) return sandboxRoute(request, env, match[1], match[2] ?? "");
+  throw new BridgeFailure("not_found", `no route ${request.method} ${pathname}`);
+}
+
+export default {
+  async fetch(request, env, ctx): Promise<Response> {
+    try {
+      return await route(request, env, ctx);
+    } catch (error) {
+      return failureResponse(error);
+    }
+  },
+} satisfies ExportedHandler<BridgeEnv>;

@@ -1,0 +1,111 @@
+/**
+ * Checks of request bodies. The Node-side provider already validated them; the bridge checks again
+ * because it is reachable by anyone holding the token. No library: the Worker is loaded module by
+ * module in local mode, without a bundler.
+ */
+import type {
+  BridgeCreateBody,
+  BridgeEgress,
+  BridgeExecuteBody,
+  BridgeRunBody,
+} from "../../src/isolate/bridge-protocol.ts";
+import { BridgeFailure } from "./bridge-responses.ts";
+
+function invalid(message: string): never {
+  throw new BridgeFailure("invalid_request", message);
+}
+
+function stringRecord(value: unknown, name: string): Record<string, string> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    invalid(`${name} must be an object`);
+  for (const [key, entry] of Object.entries(value)) {
+    if (typeof entry !== "string") invalid(`${name}.${key} must be a string`);
+  }
+  return { ...(value as Record<string, string>) };
+}
+
+function positiveInteger(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
+    invalid(`${name} must be a positive integer`);
+  }
+  return value;
+}
+
+function nonNegativeInteger(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    invalid(`${name} must be a non-negative integer`);
+  }
+  return value;
+}
+
+function egressOf(value: unknown): BridgeEgress {
+  if (value === undefined || value === "none") return "none";
+  if (value === "open") return "open";
+  if (typeof value === "object" && value !== null && Array.isArray((value as { allow?: unknown }).allow)) {
+    const allow = (value as { allow: unknown[] }).allow;
+    if (allow.every((entry) => typeof entry === "string" && /^(\*\.)?[a-z0-9.-]+$/i.test(entry))) {
+      return { allow: allow as string[] };
+    }
+  }
+  return invalid('egress must be "none", "open" or { allow: [domain names] }');
+}
+
+/** Body of `POST /v1/sandboxes`. */
+export function parseCreateBody(body: Record<string, unknown>): BridgeCreateBody {
+  return {
+    env: stringRecord(body.env, "env"),
+    egress: egressOf(body.egress),
+    labels: stringRecord(body.labels, "labels"),
+    ...(body.ttlMs === undefined ? {} : { ttlMs: positiveInteger(body.ttlMs, "ttlMs") }),
+    ...(body.maxFilesBytes === undefined
+      ? {}
+      : { maxFilesBytes: nonNegativeInteger(body.maxFilesBytes, "maxFilesBytes") }),
+  };
+}
+
+/** Body of `POST /v1/sandboxes/{id}/run`, with the code size checked. */
+export function parseRunBody(body: Record<string, unknown>, maxCodeBytes: number): BridgeRunBody {
+  if (typeof body.code !== "string") invalid("code must be a string");
+  const codeBytes = new TextEncoder().encode(body.code).byteLength;
+  if (codeBytes > maxCodeBytes) invalid(`code is ${codeBytes} bytes, over the limit of ${maxCodeBytes}`);
+  return {
+    code: body.code,
+    env: stringRecord(body.env, "env"),
+    timeoutMs: positiveInteger(body.timeoutMs, "timeoutMs"),
+    maxOutputBytes: nonNegativeInteger(body.maxOutputBytes, "maxOutputBytes"),
+    filesystem: body.filesystem === true,
+    process: body.process === true,
+  };
+}
+
+/** Body of `POST /v1/execute`. */
+export function parseExecuteBody(body: Record<string, unknown>, maxCodeBytes: number): BridgeExecuteBody {
+  return {
+    ...parseRunBody(body, maxCodeBytes),
+    egress: egressOf(body.egress),
+    files: stringRecord(body.files, "files"),
+    maxFilesBytes: nonNegativeInteger(body.maxFilesBytes, "maxFilesBytes"),
+  };
+}
+
+/**
+ * A file path inside the workspace, from the URL: relative, `/`-separated, no empty, `.` or `..`
+ * segment. The Node side normalizes paths before sending, so anything else is refused.
+ */
+export function workspaceFilePath(encoded: string): string {
+  let path: string;
+  try {
+    path = decodeURIComponent(encoded);
+  } catch {
+    return invalid("the file path is not valid percent-encoding");
+  }
+  const segments = path.split("/");
+  if (
+    path.includes("\0") ||
+    segments.some((segment) => segment === "" || segment === "." || segment === "..")
+  ) {
+    invalid("the file path must be relative to the workspace, without empty, . or .. segments");
+  }
+  return path;
+}

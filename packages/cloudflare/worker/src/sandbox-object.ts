@@ -1,0 +1,145 @@
+/**
+ * One sandbox in remote mode: a Durable Object that keeps the sandbox's settings and files and
+ * runs its code. Runs of one sandbox are serialized by the object, so each sees the files the
+ * previous one left. When its lifetime ends an alarm deletes everything.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type {
+  BridgeCreateBody,
+  BridgeEgress,
+  BridgeRunBody,
+  BridgeRunResult,
+  BridgeSandboxInfo,
+} from "../../src/isolate/bridge-protocol.ts";
+import { type BridgeEnv, bridgeLimits } from "./bridge-env.ts";
+import { FileStore } from "./file-store.ts";
+import { enforceFilesLimit } from "./files-limit.ts";
+import { failed, type Outcome, succeeded } from "./outcome.ts";
+import { type BridgeExports, runInIsolate } from "./run-in-isolate.ts";
+
+/** What the object remembers about its sandbox. */
+interface SandboxSettings {
+  id: string;
+  createdAt: number;
+  expiresAt?: number;
+  labels: Record<string, string>;
+  env: Record<string, string>;
+  egress: BridgeEgress;
+  maxFilesBytes?: number;
+}
+
+const settingsKey = "settings";
+
+const noSandbox = failed("not_found", "no such sandbox");
+
+/** The Durable Object behind one sandbox. */
+export class SandboxObject extends DurableObject<BridgeEnv> {
+  readonly #files: FileStore;
+  /** Runs wait for the previous one, so files change in order. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(state: DurableObjectState, env: BridgeEnv) {
+    super(state, env);
+    this.#files = new FileStore(state.storage.sql);
+  }
+
+  #settings(): Promise<SandboxSettings | undefined> {
+    return this.ctx.storage.get<SandboxSettings>(settingsKey);
+  }
+
+  #filesLimit(settings: SandboxSettings): number {
+    return Math.min(settings.maxFilesBytes ?? Number.POSITIVE_INFINITY, bridgeLimits(this.env).maxFilesBytes);
+  }
+
+  /** Sets the sandbox up; called once, right after the bridge chose its id. */
+  async initialize(id: string, body: BridgeCreateBody): Promise<BridgeSandboxInfo> {
+    const createdAt = Date.now();
+    const settings: SandboxSettings = {
+      id,
+      createdAt,
+      labels: body.labels,
+      env: body.env,
+      egress: body.egress,
+      ...(body.maxFilesBytes === undefined ? {} : { maxFilesBytes: body.maxFilesBytes }),
+      ...(body.ttlMs === undefined ? {} : { expiresAt: createdAt + body.ttlMs }),
+    };
+    await this.ctx.storage.put(settingsKey, settings);
+    if (settings.expiresAt !== undefined) await this.ctx.storage.setAlarm(settings.expiresAt);
+    return infoOf(settings);
+  }
+
+  /** The sandbox's public description. */
+  async info(): Promise<Outcome<BridgeSandboxInfo>> {
+    const settings = await this.#settings();
+    return settings === undefined ? noSandbox : succeeded(infoOf(settings));
+  }
+
+  /** Runs code against the sandbox's files, then keeps what the code left in the workspace. */
+  run(body: BridgeRunBody): Promise<Outcome<BridgeRunResult>> {
+    const next = this.#queue.then(() => this.#run(body));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #run(body: BridgeRunBody): Promise<Outcome<BridgeRunResult>> {
+    const settings = await this.#settings();
+    if (settings === undefined) return noSandbox;
+    const mount = body.filesystem || !this.#files.isEmpty();
+    const outcome = await runInIsolate(this.env.LOADER, this.ctx.exports as unknown as BridgeExports, {
+      code: body.code,
+      env: { ...settings.env, ...body.env },
+      egress: settings.egress,
+      timeoutMs: body.timeoutMs,
+      maxOutputBytes: body.maxOutputBytes,
+      process: body.process,
+      files: mount ? this.#files.readAll() : undefined,
+    });
+    if (outcome.files === undefined) return succeeded(outcome.result);
+    const checked = enforceFilesLimit(outcome.result, outcome.files, this.#filesLimit(settings));
+    if (checked.keep) this.#files.replaceAll(outcome.files);
+    return succeeded(checked.result);
+  }
+
+  /** Writes one file, refusing it when the sandbox would exceed its size limit. */
+  async writeFile(path: string, bytes: Uint8Array): Promise<Outcome<null>> {
+    const settings = await this.#settings();
+    if (settings === undefined) return noSandbox;
+    const limit = this.#filesLimit(settings);
+    const total = this.#files.totalBytes() - this.#files.sizeOf(path) + bytes.byteLength;
+    if (total > limit) {
+      return failed(
+        "files_too_large",
+        `the sandbox's files would take ${total} bytes, over its limit of ${limit} bytes`,
+      );
+    }
+    this.#files.write(path, bytes);
+    return succeeded(null);
+  }
+
+  /** One file's bytes. */
+  async readFile(path: string): Promise<Outcome<Uint8Array>> {
+    if ((await this.#settings()) === undefined) return noSandbox;
+    const bytes = this.#files.read(path);
+    return bytes === undefined ? failed("not_found", "no such file in the sandbox") : succeeded(bytes);
+  }
+
+  /** Deletes the sandbox and everything it stored. Idempotent. */
+  async destroy(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+  }
+
+  /** The sandbox's lifetime ended. */
+  override async alarm(): Promise<void> {
+    await this.destroy();
+  }
+}
+
+function infoOf(settings: SandboxSettings): BridgeSandboxInfo {
+  return {
+    id: settings.id,
+    createdAt: settings.createdAt,
+    labels: settings.labels,
+    ...(settings.expiresAt === undefined ? {} : { expiresAt: settings.expiresAt }),
+  };
+}
