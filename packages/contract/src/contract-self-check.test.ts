@@ -2,7 +2,12 @@
 // and checks that the contract case guarding that behaviour fails, while it passes unbroken.
 import type { Command, ExecOptions, ExecResult, Sandbox, SandboxProvider } from "@sandport/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { createContractContext, getContractCase, runContractCase } from "./index.ts";
+import {
+  createContractContext,
+  describeProviderContract,
+  getContractCase,
+  runContractCase,
+} from "./index.ts";
 import { createProcessProvider } from "./testing/index.ts";
 
 /** Real sandboxes handed out through a broken wrapper, destroyed after each test. */
@@ -114,5 +119,15 @@ describe("the contract catches broken providers", () => {
     await (await expectCase("stream-stdout", withoutStreaming)).rejects.toThrow(
       "case skipped: features.streaming is false",
     );
+  });
+
+  it("refuses a skipCases entry that names no case, so a typo cannot leave a case running", () => {
+    expect(() =>
+      describeProviderContract({
+        name: "typo",
+        create: () => createProcessProvider(),
+        skipCases: { "run-code-javascript-timout": "misspelled" },
+      }),
+    ).toThrow('unknown contract case "run-code-javascript-timout"');
   });
 });

@@ -6,10 +6,12 @@ import {
   type ProviderCapabilities,
   UnsupportedCapabilityError,
   unsupportedReasons,
+  workspaceMountPath,
+  workspaceRelativePath,
 } from "@sandport/core";
 
 /** The container's working area; the bridge confines files and `cwd` to it. */
-export const workspaceRoot = "/workspace";
+export const workspaceRoot = workspaceMountPath;
 
 /** Resolves `.` and `..` like POSIX does for an absolute path (`/..` stays `/`). */
 function normalizeAbsolute(path: string): string {
@@ -32,19 +34,12 @@ function isInsideWorkspace(absolute: string): boolean {
  * request to another route.
  */
 export function resolveWorkspacePath(path: string, providerId: string): string {
-  if (typeof path !== "string" || path === "" || path.includes("\0")) {
-    throw new InvalidRequestError("path: must be a non-empty string without NUL", { providerId });
+  try {
+    return `${workspaceRoot}/${workspaceRelativePath(path)}`;
+  } catch (error) {
+    if (!InvalidRequestError.isInstance(error)) throw error;
+    throw new InvalidRequestError(error.message, { providerId });
   }
-  const absolute = normalizeAbsolute(path.startsWith("/") ? path : `${workspaceRoot}/${path}`);
-  if (!isInsideWorkspace(absolute)) {
-    throw new InvalidRequestError(`path "${path}" is outside the sandbox workspace (${workspaceRoot})`, {
-      providerId,
-    });
-  }
-  if (absolute === workspaceRoot) {
-    throw new InvalidRequestError(`path "${path}" names the workspace itself, not a file`, { providerId });
-  }
-  return absolute;
 }
 
 // Characters the bridge's router leaves percent-encoded when it decodes the path (it uses decodeURI
