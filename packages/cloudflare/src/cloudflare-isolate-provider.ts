@@ -154,14 +154,21 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
     return this.#pool?.restarts ?? 0;
   }
 
+  /** Engines replaced after `engineRecycleRuns` runs so far in local mode, for diagnostics. */
+  get engineRecycles(): number {
+    return this.#pool?.recycles ?? 0;
+  }
+
   #enginePool(): EnginePool {
     if (this.#pool === undefined) {
       const token = randomBytes(32).toString("base64url");
-      const { maxCodeBytes, maxFilesBytes, engines, engineIdleMs, memoryMb } = this.#settings;
+      const { maxCodeBytes, maxFilesBytes, engines, engineIdleMs, engineRecycleRuns, memoryMb } =
+        this.#settings;
       this.#pool = new EnginePool({
         size: engines,
         token,
         idleMs: engineIdleMs,
+        recycleAfter: engineRecycleRuns,
         start: () => startBridgeWorker({ token, maxCodeBytes, maxFilesBytes, heapLimitMb: memoryMb }),
       });
     }

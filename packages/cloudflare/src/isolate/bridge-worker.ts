@@ -8,7 +8,9 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { Miniflare, type ModuleDefinition, NoOpLog } from "miniflare";
+import { type MiniflareVariables, withMiniflareEnvironment } from "./miniflare-environment.ts";
 import { stripTypes } from "./strip-types.ts";
+import { workerdBoundToParent } from "./workerd-command.ts";
 
 /** The package's `worker/` folder (the same relative place from `src/isolate` and `dist/isolate`). */
 export const bridgeWorkerDirectory = fileURLToPath(new URL("../../worker/", import.meta.url));
@@ -73,38 +75,15 @@ function drain(stream: Readable, lines: string[]): void {
   });
 }
 
-const v8FlagsVariable = "MINIFLARE_WORKERD_V8_FLAGS";
-let flagHolders = 0;
-let savedFlags: string | undefined;
-
-/**
- * Runs `start` with workerd's V8 flags set. miniflare reads them only from its environment
- * variable while it assembles workerd's config, so the variable is set for the duration of the
- * start (shared by concurrent starts) and restored afterwards; a value the user set wins.
- */
-async function withV8Flags<T>(flags: string | undefined, start: () => Promise<T>): Promise<T> {
-  if (flags === undefined || (flagHolders === 0 && process.env[v8FlagsVariable] !== undefined))
-    return start();
-  if (flagHolders === 0) {
-    savedFlags = process.env[v8FlagsVariable];
-    process.env[v8FlagsVariable] = flags;
-  }
-  flagHolders += 1;
-  try {
-    return await start();
-  } finally {
-    flagHolders -= 1;
-    if (flagHolders === 0) {
-      if (savedFlags === undefined) delete process.env[v8FlagsVariable];
-      else process.env[v8FlagsVariable] = savedFlags;
-    }
-  }
-}
-
 /** Starts workerd with the bridge Worker on loopback. */
 export function startBridgeWorker(options: BridgeWorkerOptions): Promise<BridgeWorkerInstance> {
-  const flags = options.heapLimitMb === undefined ? undefined : `--max-old-space-size=${options.heapLimitMb}`;
-  return withV8Flags(flags, () => startMiniflare(options));
+  const variables: MiniflareVariables = {};
+  if (options.heapLimitMb !== undefined) {
+    variables.MINIFLARE_WORKERD_V8_FLAGS = `--max-old-space-size=${options.heapLimitMb}`;
+  }
+  const boundCommand = workerdBoundToParent();
+  if (boundCommand !== undefined) variables.MINIFLARE_WORKERD_PATH = boundCommand;
+  return withMiniflareEnvironment(variables, () => startMiniflare(options));
 }
 
 async function startMiniflare(options: BridgeWorkerOptions): Promise<BridgeWorkerInstance> {

@@ -41,6 +41,11 @@ export interface EnginePoolOptions {
   token: string;
   /** Engines stop after this long without requests, ms (they start again on demand). */
   idleMs: number;
+  /**
+   * An engine is replaced once it has answered this many requests, when nothing is pending on it:
+   * workerd's memory grows a little with every isolate it has loaded.
+   */
+  recycleAfter: number;
 }
 
 /** Options of one request. */
@@ -68,6 +73,8 @@ interface EngineSlot {
   /** The instance has started and answers. */
   ready: boolean;
   pending: Set<PendingRequest>;
+  /** Requests the current instance answered. */
+  answered: number;
 }
 
 /** The pool. */
@@ -80,6 +87,8 @@ export class EnginePool {
   #disposed = false;
   /** Engines killed or crashed so far (for tests and benchmarks). */
   restarts = 0;
+  /** Engines replaced after `recycleAfter` requests (for tests and benchmarks). */
+  recycles = 0;
 
   constructor(options: EnginePoolOptions) {
     this.#options = options;
@@ -87,6 +96,7 @@ export class EnginePool {
       instance: undefined,
       ready: false,
       pending: new Set(),
+      answered: 0,
     }));
   }
 
@@ -119,13 +129,20 @@ export class EnginePool {
     );
   }
 
+  #retiring(slot: EngineSlot): boolean {
+    return slot.answered >= this.#options.recycleAfter;
+  }
+
   #pick(): EngineSlot {
     const now = Date.now();
+    // An engine due for replacement gets nothing new while another can serve, so it drains.
+    const candidates = this.#slots.filter((slot) => !this.#retiring(slot));
+    const slots = candidates.length > 0 ? candidates : this.#slots;
     const oldest = (slot: EngineSlot) =>
       Math.max(0, ...[...slot.pending].map((request) => now - request.startedAt));
     // Fewest requests first, then a started engine over one still starting, then the engine whose
     // oldest request is youngest, since an old request may be a runaway blocking those behind it.
-    return this.#slots.reduce((best, slot) => {
+    return slots.reduce((best, slot) => {
       if (slot.pending.size !== best.pending.size) return slot.pending.size < best.pending.size ? slot : best;
       if (slot.ready !== best.ready) return slot.ready ? slot : best;
       return oldest(slot) < oldest(best) ? slot : best;
@@ -137,6 +154,7 @@ export class EnginePool {
     if (slot.instance === undefined) {
       const starting = this.#options.start();
       slot.instance = starting;
+      slot.answered = 0;
       starting.then(
         () => {
           if (slot.instance === starting) slot.ready = true;
@@ -166,6 +184,10 @@ export class EnginePool {
           settled = true;
           clearTimeout(request.timer);
           slot.pending.delete(request);
+          if ("reply" in outcome) slot.answered += 1;
+          if (this.#retiring(slot) && slot.pending.size === 0 && slot.instance !== undefined) {
+            void this.#stop(slot, () => new Error("recycled"), true, false);
+          }
           this.#scheduleIdleStop();
           if ("reply" in outcome) resolve(outcome.reply);
           else reject(outcome.error);
@@ -214,6 +236,7 @@ export class EnginePool {
     slot: EngineSlot,
     errorFor: (request: PendingRequest) => Error,
     restart = false,
+    failure = restart,
   ): Promise<void> {
     const starting = slot.instance;
     slot.instance = undefined;
@@ -221,7 +244,8 @@ export class EnginePool {
     const pending = [...slot.pending];
     slot.pending.clear();
     for (const request of pending) request.settle({ error: errorFor(request) });
-    if (starting !== undefined && restart) this.restarts += 1;
+    if (starting !== undefined && failure) this.restarts += 1;
+    if (starting !== undefined && !failure && restart) this.recycles += 1;
     if (restart) this.#instance(slot).catch(() => {});
     const instance = await starting?.catch(() => undefined);
     await instance?.dispose();

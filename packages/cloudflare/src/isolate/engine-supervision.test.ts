@@ -2,7 +2,9 @@
  * Local mode's engine supervision: a run past its timeout, a crash and an out-of-memory run each
  * cost only the run in flight; other sandboxes keep working and every sandbox keeps its files.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { Sandbox } from "@sandport/core";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -10,8 +12,8 @@ import {
   createCloudflareIsolateProvider,
 } from "../cloudflare-isolate-provider.ts";
 
-/** Pids of the workerd processes this test process started. */
-function workerdChildren(): number[] {
+/** Pids of the workerd processes that `parent` (default: this test process) started. */
+function workerdChildren(parent: number = process.pid): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -19,8 +21,8 @@ function workerdChildren(): number[] {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       // "pid (comm) state ppid ...": comm may hold spaces, so split after the last ")".
       const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (comm === "workerd" && parent === process.pid) pids.push(Number(entry));
+      const parentPid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (comm === "workerd" && parentPid === parent) pids.push(Number(entry));
     } catch {
       // The process ended while we looked.
     }
@@ -120,6 +122,19 @@ describe("engine supervision", () => {
     expect(await run(sandbox, "return new Array(1e6).fill(1).length")).toMatchObject({ value: 1_000_000 });
   });
 
+  it("replaces an engine after engineRecycleRuns runs without failing or losing a run", async () => {
+    provider = createCloudflareIsolateProvider({ engines: 1, engineRecycleRuns: 3 });
+    await using sandbox = await provider.create({});
+    await sandbox.writeFile("count.txt", "0");
+    const increment =
+      'import { readFileSync, writeFileSync } from "node:fs";\nconst next = Number(readFileSync("count.txt", "utf8")) + 1;\nwriteFileSync("count.txt", String(next));\nreturn next;';
+    for (let expected = 1; expected <= 8; expected += 1) {
+      expect(await run(sandbox, increment)).toMatchObject({ exitCode: 0, value: expected });
+    }
+    expect(provider.engineRecycles).toBeGreaterThanOrEqual(2);
+    expect(provider.engineRestarts).toBe(0);
+  });
+
   it("stops idle engines and starts them again on demand; dispose leaves no engine behind", async () => {
     provider = createCloudflareIsolateProvider({ engines: 2, engineIdleMs: 100 });
     await using sandbox = await provider.create({});
@@ -129,5 +144,37 @@ describe("engine supervision", () => {
     expect(await run(sandbox, "return 2")).toMatchObject({ value: 2 });
     await provider.dispose();
     await until(() => workerdChildren().length === 0, "disposed engines stopped");
+  });
+
+  it("takes its engines down with it when the host process is killed outright", async () => {
+    const providerModule = fileURLToPath(new URL("../cloudflare-isolate-provider.ts", import.meta.url));
+    const host = spawn(
+      process.execPath,
+      [
+        "--conditions=@sandport/source",
+        "--input-type=module",
+        "--eval",
+        `import { createCloudflareIsolateProvider } from ${JSON.stringify(providerModule)};
+         const provider = createCloudflareIsolateProvider({ engines: 2 });
+         const sandbox = await provider.create({});
+         await provider.warm();
+         await sandbox.runCode("return 1", { language: "javascript" });
+         console.log("ready");
+         setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      host.stdout?.on("data", (chunk: Buffer) => chunk.toString().includes("ready") && resolve());
+      host.on("exit", (code) => reject(new Error(`the host exited early with ${code}`)));
+    });
+    const engines = workerdChildren(host.pid);
+    expect(engines).toHaveLength(2);
+    host.kill("SIGKILL");
+    // The kernel delivers the parent-death signal; nothing of the host's engines is left.
+    await until(
+      () => engines.every((pid) => !existsSync(`/proc/${pid}`)),
+      "the engines died with their host",
+    );
   });
 });

@@ -25,6 +25,11 @@ export interface CloudflareIsolateProviderSettings {
    * restarted, and the run fails with `sandbox_failed`. Default 128, Cloudflare's own limit.
    */
   memoryMb?: number;
+  /**
+   * Local mode: an engine is replaced after answering this many runs (when none is pending on it),
+   * because workerd's memory grows a little with every isolate it loaded. Default 2000.
+   */
+  engineRecycleRuns?: number;
   /** Local mode: engines stop after this long without work, ms (and start again on demand). Default 30000. */
   engineIdleMs?: number;
   /** Per-run timeout when `runCode` is given none, ms. Default 30000. */
@@ -47,6 +52,7 @@ export const cloudflareIsolateSettingsSchema = z.strictObject({
   engines: z.number().int().min(1).max(64).optional(),
   memoryMb: z.number().int().min(16).optional(),
   engineIdleMs: z.number().int().min(1).optional(),
+  engineRecycleRuns: z.number().int().min(1).optional(),
   defaultTimeoutMs: z.number().int().min(1).optional(),
   maxTimeoutMs: z.number().int().min(1).optional(),
   maxCodeBytes: z.number().int().min(1).optional(),
@@ -62,6 +68,7 @@ export interface ResolvedIsolateSettings {
   engines: number;
   memoryMb: number;
   engineIdleMs: number;
+  engineRecycleRuns: number;
   defaultTimeoutMs: number;
   maxTimeoutMs: number;
   maxCodeBytes: number;
@@ -81,6 +88,7 @@ export function resolveIsolateSettings(
     engines: settings.engines ?? Math.min(2, availableParallelism()),
     memoryMb: settings.memoryMb ?? 128,
     engineIdleMs: settings.engineIdleMs ?? 30_000,
+    engineRecycleRuns: settings.engineRecycleRuns ?? 2_000,
     defaultTimeoutMs: settings.defaultTimeoutMs ?? 30_000,
     maxTimeoutMs: settings.maxTimeoutMs ?? 300_000,
     maxCodeBytes: settings.maxCodeBytes ?? 1024 * 1024,
