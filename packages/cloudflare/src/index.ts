@@ -11,4 +11,5 @@ export {
   cloudflareIsolateProviderFactory,
   createCloudflareIsolateProvider,
 } from "./cloudflare-isolate-provider.ts";
+export { checkIsolateEngine, type IsolateEngineReport } from "./isolate/isolate-engine-check.ts";
 export type { IsolateMode } from "./isolate/isolate-settings.ts";

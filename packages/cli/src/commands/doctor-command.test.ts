@@ -104,4 +104,48 @@ describe("sandport doctor", () => {
       message: 'unknown provider "nope"; configured providers: box',
     });
   });
+
+  const workingMachine: IsolationReport = {
+    ...brokenMachine,
+    selected: "unshare",
+    tools: [{ name: "unshare", path: "/usr/bin/unshare", usable: true }],
+    problem: undefined,
+  };
+
+  it("checks the local isolate engine of the embedded default and says when it cannot start", async () => {
+    const { context: doctorContext, output } = context();
+    const exitCode = await executeDoctorCommand(
+      {},
+      doctorContext,
+      async () => workingMachine,
+      async () => ({
+        usable: false,
+        workerdVersion: "1.20260730.1",
+        startMs: undefined,
+        boundToHost: false,
+        problem: "workerd did not start: GLIBC_2.35 not found",
+      }),
+    );
+    expect(exitCode).toBe(1);
+    expect(output()).toContain('isolate engine, provider "edge" (cloudflare-isolate, local):');
+    expect(output()).toContain("  not usable: workerd did not start: GLIBC_2.35 not found");
+    expect(output()).toContain("would outlive a host that is killed");
+  });
+
+  it("runs a real test isolate when the engine works", async () => {
+    const { context: doctorContext, output } = context();
+    const exitCode = await executeDoctorCommand({ json: true }, doctorContext, async () => workingMachine);
+    expect(exitCode).toBe(0);
+    expect(JSON.parse(output())).toMatchObject({
+      isolateEngine: { provider: "edge", usable: true, workerdVersion: expect.any(String) },
+    });
+  });
+
+  it("skips the isolate engine when no provider runs isolates locally", async () => {
+    const { context: doctorContext, output } = context({
+      providers: { box: { type: "local" }, edge: { type: "cloudflare-isolate", mode: "remote" } },
+    });
+    await executeDoctorCommand({ json: true }, doctorContext, async () => workingMachine);
+    expect(JSON.parse(output())).toMatchObject({ isolateEngine: null });
+  });
 });

@@ -1,4 +1,9 @@
-/** `sandport doctor`: can the local backend isolate code on this machine, and with what? */
+/**
+ * `sandport doctor`: can the local backend isolate code on this machine, and with what? And when a
+ * `cloudflare-isolate` provider runs locally (as on the embedded default), does its engine start?
+ */
+
+import { checkIsolateEngine, type IsolateEngineReport } from "@sandport/cloudflare";
 import {
   ConfigInvalidError,
   describeIssues,
@@ -31,13 +36,15 @@ export interface DoctorReport extends IsolationReport {
   provider: string | null;
   /** Why `selected` was chosen, in words. */
   selectionReason: string;
+  /** The local-mode isolate engine, checked when a `cloudflare-isolate` provider runs locally; else null. */
+  isolateEngine: (IsolateEngineReport & { provider: string }) | null;
 }
 
 /** Adds `doctor` to `program`. */
 export function registerDoctorCommand(program: Command, context: CliContext): void {
   program
     .command("doctor")
-    .description("check that the local sandbox backend can isolate code on this machine")
+    .description("check that the local sandbox backend, and the local isolate engine, work on this machine")
     .option("--provider <name>", "configured local provider to check (default: the first one of type local)")
     .option("--json", "print the findings as JSON")
     .action(async (options: DoctorCommandOptions) => {
@@ -53,20 +60,32 @@ export async function executeDoctorCommand(
   options: DoctorCommandOptions,
   context: CliContext,
   detect: typeof detectIsolation = detectIsolation,
+  checkEngine: typeof checkIsolateEngine = checkIsolateEngine,
 ): Promise<number> {
   const { environment, registry } = context;
   const { config } = loadCliConfig({ registry, environment, path: context.globalOptions().config });
   const name = selectLocalProvider(config, options.provider);
   const settings = name === undefined ? {} : localSettingsOf(config, name, environment);
   const isolation = await detect(settings);
+  const isolateProvider = localIsolateProvider(config);
   const report: DoctorReport = {
     provider: name ?? null,
     ...isolation,
     selectionReason: explainSelection(isolation, settings, name),
+    isolateEngine:
+      isolateProvider === undefined ? null : { provider: isolateProvider, ...(await checkEngine()) },
   };
   if (options.json) environment.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else environment.stdout.write(formatDoctorReport(report));
-  return report.selected === undefined ? exitCodes.failure : exitCodes.success;
+  const engineBroken = report.isolateEngine !== null && !report.isolateEngine.usable;
+  return report.selected === undefined || engineBroken ? exitCodes.failure : exitCodes.success;
+}
+
+/** The first `cloudflare-isolate` provider in local mode (its default), if the config has one. */
+function localIsolateProvider(config: SandportConfig): string | undefined {
+  return Object.entries(config.providers).find(
+    ([, entry]) => entry.type === "cloudflare-isolate" && (entry as { mode?: unknown }).mode !== "remote",
+  )?.[0];
 }
 
 /** The local provider to check: the one named, else the default if it is local, else the first local one. */
@@ -155,5 +174,19 @@ export function formatDoctorReport(report: DoctorReport): string {
   );
   lines.push(`runtimes:   ${runtimes.join(", ")}`);
   if (report.problem !== undefined) lines.push(`problem:    ${report.problem}`);
+  const engine = report.isolateEngine;
+  if (engine !== null) {
+    lines.push(`isolate engine, provider "${engine.provider}" (cloudflare-isolate, local):`);
+    lines.push(
+      engine.usable
+        ? `  workerd ${engine.workerdVersion ?? "(version unknown)"}: ran a test isolate in ${Math.round(engine.startMs ?? 0)} ms (start included)`
+        : `  not usable: ${engine.problem ?? "unknown reason"}`,
+    );
+    lines.push(
+      engine.boundToHost
+        ? "  engines die with their host process, even when it is killed (setpriv --pdeathsig)"
+        : "  engines stop when their host exits, but would outlive a host that is killed (no setpriv --pdeathsig here)",
+    );
+  }
   return `${lines.join("\n")}\n`;
 }

@@ -1,0 +1,88 @@
+/** What `sandport doctor` reports about local mode's engine: does workerd start and run an isolate here? */
+import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import { startBridgeWorker } from "./bridge-worker.ts";
+import { workerdBoundToParent } from "./workerd-command.ts";
+
+/** The engine check's findings. */
+export interface IsolateEngineReport {
+  /** An isolate ran. */
+  usable: boolean;
+  /** workerd's npm package version, e.g. `"1.20260730.1"`. */
+  workerdVersion: string | undefined;
+  /** Time to start the engine and run one isolate, ms. */
+  startMs: number | undefined;
+  /** Engines die with their host process even when it is killed outright (`setpriv --pdeathsig`). */
+  boundToHost: boolean;
+  /** Why the engine is not usable, when it is not. */
+  problem: string | undefined;
+}
+
+function workerdVersion(): string | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    const manifest = require.resolve("workerd/package.json", {
+      paths: [dirname(require.resolve("miniflare"))],
+    });
+    return (require(manifest) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts one engine, runs one isolate in it and stops it. */
+export async function checkIsolateEngine(): Promise<IsolateEngineReport> {
+  const version = workerdVersion();
+  const boundToHost = workerdBoundToParent() !== undefined;
+  const token = randomBytes(24).toString("base64url");
+  const started = performance.now();
+  try {
+    const engine = await startBridgeWorker({ token, maxCodeBytes: 1024, maxFilesBytes: 1024 });
+    try {
+      const response = await engine.dispatch("/v1/execute", {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          code: "export default 42;",
+          env: {},
+          egress: "none",
+          files: {},
+          timeoutMs: 5000,
+          maxOutputBytes: 1024,
+          maxFilesBytes: 1024,
+          filesystem: false,
+          process: false,
+        }),
+      });
+      const answer = (await response.json()) as { valueJson?: string };
+      if (answer.valueJson !== "42") {
+        return {
+          usable: false,
+          workerdVersion: version,
+          startMs: undefined,
+          boundToHost,
+          problem: "the test isolate gave a wrong answer",
+        };
+      }
+      return {
+        usable: true,
+        workerdVersion: version,
+        startMs: performance.now() - started,
+        boundToHost,
+        problem: undefined,
+      };
+    } finally {
+      await engine.dispose();
+    }
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    return {
+      usable: false,
+      workerdVersion: version,
+      startMs: undefined,
+      boundToHost,
+      problem: `workerd did not start: ${reason}`,
+    };
+  }
+}
