@@ -13,6 +13,7 @@ export {
   runtimes,
 } from "./capabilities.ts";
 export { allowlistEntryKind, assertRequestSupported, unsupportedReasons } from "./capability-check.ts";
+export { codeCommand } from "./code-command.ts";
 export {
   type CreateProviderOptions,
   createConfigSchema,

@@ -4,6 +4,7 @@ import { join, posix } from "node:path";
 import {
   type CallOptions,
   type Command,
+  codeCommand,
   type ExecOptions,
   type ExecResult,
   InvalidRequestError,
@@ -27,20 +28,6 @@ const sandboxPath = "/sandport/bin:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:
 
 // Code travels as one argv entry; Linux caps a single argument at 128 KiB.
 const maxCodeBytes = 128 * 1024 - 1;
-
-/** argv that runs `code` in `language`. */
-function codeCommand(language: RunCodeOptions["language"], code: string): string[] {
-  switch (language) {
-    case "shell":
-      return ["/bin/sh", "-c", code];
-    case "python":
-      return ["python3", "-c", code];
-    case "javascript":
-      return ["node", "--input-type=module", "--eval", code];
-    case "typescript":
-      return ["node", "--input-type=module-typescript", "--eval", code];
-  }
-}
 
 /** A sandbox of the local provider. */
 export class LocalSandbox implements Sandbox {

@@ -2,6 +2,7 @@
 import {
   type CallOptions,
   type Command,
+  codeCommand,
   type ExecOptions,
   type ExecResult,
   encodeSandboxId,
@@ -40,20 +41,6 @@ export interface ContainerSandboxContext {
   runtimes: readonly RunCodeOptions["language"][];
   /** Applied when an exec sets no `timeoutMs`. */
   defaultTimeoutMs: number | undefined;
-}
-
-/** argv that runs `code` in `language` with what the container image ships. */
-function codeCommand(language: RunCodeOptions["language"], code: string): string[] {
-  switch (language) {
-    case "shell":
-      return ["sh", "-c", code];
-    case "python":
-      return ["python3", "-c", code];
-    case "javascript":
-      return ["node", "--input-type=module", "--eval", code];
-    case "typescript":
-      return ["node", "--input-type=module-typescript", "--eval", code];
-  }
 }
 
 /** A sandbox handle. Handles are cheap: `connect` builds a new one for the same container. */
