@@ -202,7 +202,13 @@ describe("network", () => {
   let port: number;
 
   beforeAll(async () => {
-    server = createServer((_request, response) => response.end("hello from loopback"));
+    server = createServer((request, response) => {
+      if (request.url === "/redirect") {
+        response.writeHead(302, { location: `http://127.0.0.1:${port}/` }).end();
+        return;
+      }
+      response.end("hello from loopback");
+    });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     port = (server.address() as AddressInfo).port;
   });
@@ -222,6 +228,11 @@ describe("network", () => {
       language: "javascript",
     });
     expect(refused?.stdout).toContain("failed: sandport: network access to 127.0.0.1 is not allowed");
+    // An allowed host cannot redirect the code to one that is not allowed.
+    const redirected = await sandbox.runCode?.(fetchCode("localhost").replace("PORT/", `${port}/redirect`), {
+      language: "javascript",
+    });
+    expect(redirected?.stdout).toContain("failed: sandport: network access to 127.0.0.1 is not allowed");
   });
 
   it('lets code reach any host with egress "open"', async () => {

@@ -35,6 +35,8 @@ export class OutboundGate extends WorkerEntrypoint<unknown, OutboundGateProps> {
         `sandport: network access to ${url.hostname} is not allowed; this sandbox may reach only ${this.ctx.props.allow.join(", ")}`,
       );
     }
-    return fetch(request);
+    // A redirect goes back to the code, whose fetch follows it through this gate again, so an
+    // allowed host cannot redirect the code to a host that is not allowed.
+    return fetch(request, { redirect: "manual" });
   }
 }
