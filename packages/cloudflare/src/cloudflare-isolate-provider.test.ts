@@ -235,12 +235,18 @@ describe("network", () => {
     expect(redirected?.stdout).toContain("failed: sandport: network access to 127.0.0.1 is not allowed");
   });
 
-  it('lets code reach any host with egress "open"', async () => {
-    await using sandbox = await provider.create({ network: { egress: "open" } });
+  it('lets code reach any host with egress "open" when allowNetwork is set, and refuses it otherwise', async () => {
+    await expectSandportError(
+      () => provider.create({ network: { egress: "open" } }),
+      "unsupported_capability",
+    );
+    const networked = createCloudflareIsolateProvider({ allowNetwork: true });
+    await using sandbox = await networked.create({ network: { egress: "open" } });
     const result = await sandbox.runCode?.(fetchCode("127.0.0.1").replace("PORT", String(port)), {
       language: "javascript",
     });
     expect(result?.stdout).toBe("hello from loopback\n");
+    await networked.dispose();
   });
 
   it('gives code no network with egress "none", the default', async () => {

@@ -87,7 +87,7 @@ describe("engine supervision", () => {
   });
 
   it("fails what was queued behind a runaway with sandbox_failed when it may use the network", async () => {
-    provider = createCloudflareIsolateProvider({ engines: 1 });
+    provider = createCloudflareIsolateProvider({ engines: 1, allowNetwork: true });
     await using runaway = await provider.create({});
     await using queued = await provider.create({ network: { egress: "open" } });
     await provider.warm();

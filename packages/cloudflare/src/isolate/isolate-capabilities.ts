@@ -21,7 +21,10 @@ export function isolateCapabilities(settings: ResolvedIsolateSettings): Provider
       gpuTypes: [],
       maxCommandTimeoutMs: settings.maxTimeoutMs,
     },
-    network: { modes: ["none", "open", "allowlist"], allowlist: ["domain"] },
+    network: {
+      modes: remote || settings.allowNetwork ? ["none", "open", "allowlist"] : ["none", "allowlist"],
+      allowlist: ["domain"],
+    },
     features: {
       filesystem: true,
       // Output arrives when the run ends, not while it runs.

@@ -18,6 +18,12 @@ export interface CloudflareIsolateProviderSettings {
   url?: string;
   /** Remote mode: the bridge's bearer token. Env `SANDPORT_BRIDGE_TOKEN`. */
   token?: string;
+  /**
+   * Local mode: allow `network.egress: "open"`. Default false: code running on this machine could
+   * otherwise reach everything the machine reaches (loopback services, the private network). An
+   * allowlist and `"none"` are always available; remote mode's open network is Cloudflare's.
+   */
+  allowNetwork?: boolean;
   /** Local mode: workerd engines in the pool. Default 2 (1 on a one-core machine). */
   engines?: number;
   /**
@@ -49,6 +55,7 @@ export const cloudflareIsolateSettingsSchema = z.strictObject({
   mode: z.enum(["local", "remote"]).optional(),
   url: z.string().min(1).optional(),
   token: z.string().min(1).optional(),
+  allowNetwork: z.boolean().optional(),
   engines: z.number().int().min(1).max(64).optional(),
   memoryMb: z.number().int().min(16).optional(),
   engineIdleMs: z.number().int().min(1).optional(),
@@ -65,6 +72,7 @@ export interface ResolvedIsolateSettings {
   mode: IsolateMode;
   url: string | undefined;
   token: string | undefined;
+  allowNetwork: boolean;
   engines: number;
   memoryMb: number;
   engineIdleMs: number;
@@ -85,6 +93,7 @@ export function resolveIsolateSettings(
     mode: settings.mode ?? "local",
     url: settings.url,
     token: settings.token,
+    allowNetwork: settings.allowNetwork ?? false,
     engines: settings.engines ?? Math.min(2, availableParallelism()),
     memoryMb: settings.memoryMb ?? 128,
     engineIdleMs: settings.engineIdleMs ?? 30_000,
