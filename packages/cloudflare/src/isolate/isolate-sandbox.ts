@@ -2,6 +2,7 @@
 import {
   type CallOptions,
   type Command,
+  type ExecOptions,
   type ExecResult,
   InvalidRequestError,
   parseCommand,
@@ -26,7 +27,7 @@ export abstract class IsolateSandbox implements Sandbox {
   }
 
   /** Isolates run code, not commands: there is no shell. */
-  async exec(command: Command, _options?: RunCodeOptions | CallOptions): Promise<ExecResult> {
+  async exec(command: Command, _options?: ExecOptions): Promise<ExecResult> {
     // A malformed command is the caller's error whatever the backend.
     parseCommand(command);
     throw new UnsupportedCapabilityError(
@@ -49,6 +50,11 @@ export abstract class IsolateSandbox implements Sandbox {
   }
 
   async writeFile(path: string, data: Uint8Array | string, options?: CallOptions): Promise<void> {
+    if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+      throw new InvalidRequestError("data: must be a string or a Uint8Array", {
+        providerId: this.settings.providerId,
+      });
+    }
     const relative = this.#path(path);
     throwIfAborted(options?.signal, this.settings.providerId);
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;

@@ -75,9 +75,23 @@ export class FileStore {
     return files;
   }
 
-  /** Replaces the whole set of files with `files`. */
-  replaceAll(files: Record<string, Uint8Array>): void {
-    this.#sql.exec("DELETE FROM files");
-    for (const [path, bytes] of Object.entries(files)) this.write(path, bytes);
+  /**
+   * Makes the stored files equal `files`, given `previous` (what was stored before the run): only
+   * files that changed are written and only files that went away are deleted.
+   */
+  replaceAll(files: Record<string, Uint8Array>, previous: Record<string, Uint8Array>): void {
+    for (const path of Object.keys(previous)) {
+      if (!(path in files)) this.#sql.exec("DELETE FROM files WHERE path = ?", path);
+    }
+    for (const [path, bytes] of Object.entries(files)) {
+      const before = previous[path];
+      if (before === undefined || !sameBytes(before, bytes)) this.write(path, bytes);
+    }
   }
+}
+
+function sameBytes(left: Uint8Array, right: Uint8Array): boolean {
+  if (left.byteLength !== right.byteLength) return false;
+  for (let index = 0; index < left.byteLength; index += 1) if (left[index] !== right[index]) return false;
+  return true;
 }

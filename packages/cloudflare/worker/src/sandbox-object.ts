@@ -85,6 +85,7 @@ export class SandboxObject extends DurableObject<BridgeEnv> {
     const settings = await this.#settings();
     if (settings === undefined) return noSandbox;
     const mount = body.filesystem || !this.#files.isEmpty();
+    const before = mount ? this.#files.readAll() : {};
     const outcome = await runInIsolate(this.env.LOADER, this.ctx.exports as unknown as BridgeExports, {
       code: body.code,
       env: { ...settings.env, ...body.env },
@@ -92,11 +93,11 @@ export class SandboxObject extends DurableObject<BridgeEnv> {
       timeoutMs: body.timeoutMs,
       maxOutputBytes: body.maxOutputBytes,
       process: body.process,
-      files: mount ? this.#files.readAll() : undefined,
+      files: mount ? before : undefined,
     });
     if (outcome.files === undefined) return succeeded(outcome.result);
     const checked = enforceFilesLimit(outcome.result, outcome.files, this.#filesLimit(settings));
-    if (checked.keep) this.#files.replaceAll(outcome.files);
+    if (checked.keep) this.#files.replaceAll(outcome.files, before);
     return succeeded(checked.result);
   }
 
