@@ -186,6 +186,22 @@ describe("files", () => {
     await expectSandportError(() => sandbox.readFile("big.bin"), "not_found");
   });
 
+  it("keeps a file written while a run goes on, next to what the run wrote and removed", async () => {
+    await using sandbox = await provider.create({});
+    await sandbox.writeFile("old.txt", "remove me");
+    const running = sandbox.runCode?.(
+      'import { rmSync, writeFileSync } from "node:fs";\nawait new Promise((resolve) => setTimeout(resolve, 1000));\nrmSync("old.txt");\nwriteFileSync("from-run.txt", "run");',
+      { language: "javascript" },
+    );
+    // Written once the run is under way (it sleeps for a second before touching its files).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sandbox.writeFile("from-caller.txt", "caller");
+    expect((await running)?.exitCode).toBe(0);
+    expect(new TextDecoder().decode(await sandbox.readFile("from-caller.txt"))).toBe("caller");
+    expect(new TextDecoder().decode(await sandbox.readFile("from-run.txt"))).toBe("run");
+    await expectSandportError(() => sandbox.readFile("old.txt"), "not_found");
+  });
+
   it("sees files written by code through fs/promises and a dynamic import", async () => {
     await using sandbox = await provider.create({});
     const result = await sandbox.runCode?.(

@@ -90,6 +90,7 @@ export class LocalIsolateSandbox extends IsolateSandbox {
     throwIfAborted(options.signal, providerId);
     const state = this.#live();
     const mount = body.filesystem || state.files.size > 0;
+    const before = new Map(state.files);
     const files: Record<string, string> = {};
     if (mount) for (const [path, bytes] of state.files) files[path] = Buffer.from(bytes).toString("base64");
     const request: BridgeExecuteBody = {
@@ -129,9 +130,10 @@ export class LocalIsolateSandbox extends IsolateSandbox {
       throw bridgeResponseError(answer.status, answer.text, new Headers(), providerId);
     const result = parseBridgeJson(answer.text, executeResultSchema, providerId);
     if (result.files != null && !state.destroyed) {
-      state.files = new Map(
+      const after = new Map(
         Object.entries(result.files).map(([path, text]) => [path, Buffer.from(text, "base64")]),
       );
+      applyRunFiles(state.files, before, after);
     }
     return execResultOf(result, options);
   }
@@ -174,6 +176,25 @@ export class LocalIsolateSandbox extends IsolateSandbox {
     this.#state.destroyed = true;
     this.#state.files.clear();
     this.#forget(this.#state.vendorId);
+  }
+}
+
+/**
+ * Applies what a run did to the workspace (`before` -> `after`) to the current files: changed and
+ * new files are written, removed ones deleted, and a file written with `writeFile` while the run
+ * went on is kept unless the run itself changed that path.
+ */
+function applyRunFiles(
+  current: Map<string, Uint8Array>,
+  before: ReadonlyMap<string, Uint8Array>,
+  after: ReadonlyMap<string, Uint8Array>,
+): void {
+  for (const [path, bytes] of before) {
+    if (!after.has(path) && current.get(path) === bytes) current.delete(path);
+  }
+  for (const [path, bytes] of after) {
+    const previous = before.get(path);
+    if (previous === undefined || Buffer.compare(previous, bytes) !== 0) current.set(path, bytes);
   }
 }
 
