@@ -283,6 +283,22 @@ describe("lifetime", () => {
     await expectSandportError(() => sandbox.readFile("x"), "not_found");
   });
 
+  it("keeps sandboxes usable after dispose(), which only stops the engines", async () => {
+    const disposable = createCloudflareIsolateProvider();
+    await using sandbox = await disposable.create({});
+    await sandbox.writeFile("kept.txt", "kept");
+    expect((await sandbox.runCode?.("return 1", { language: "javascript" }))?.value).toBe(1);
+    await disposable.dispose();
+    const after = await sandbox.runCode?.(
+      'import { readFileSync } from "node:fs";\nreturn readFileSync("kept.txt", "utf8");',
+      {
+        language: "javascript",
+      },
+    );
+    expect(after?.value).toBe("kept");
+    await disposable.dispose();
+  });
+
   it("connects to a live sandbox by id and sees its files", async () => {
     await using sandbox = await provider.create({});
     await sandbox.writeFile("note.txt", "shared");

@@ -176,10 +176,9 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
   }
 
   async #createLocal(body: BridgeCreateBody): Promise<LocalIsolateSandbox> {
-    const createdAt = Date.now();
     const state: LocalSandboxState = {
       vendorId: randomUUID(),
-      createdAt,
+      createdAt: Date.now(),
       labels: body.labels,
       env: body.env,
       egress: body.egress,
@@ -187,7 +186,6 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
       maxFilesBytes: body.maxFilesBytes ?? this.#settings.maxFilesBytes,
       queue: Promise.resolve(),
       destroyed: false,
-      ...(body.ttlMs === undefined ? {} : { expiresAt: createdAt + body.ttlMs }),
     };
     this.#local.set(state.vendorId, state);
     const sandbox = this.#localSandbox(state);
@@ -200,11 +198,16 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
   }
 
   #localSandbox(state: LocalSandboxState): LocalIsolateSandbox {
-    return new LocalIsolateSandbox(state, this.#settings, this.#enginePool(), (vendorId) => {
-      this.#local.delete(vendorId);
-      // With no sandbox left the engines stop soon, so a script that is done can exit.
-      if (this.#local.size === 0) this.#pool?.stopWhenIdle(lastSandboxIdleMs);
-    });
+    return new LocalIsolateSandbox(
+      state,
+      this.#settings,
+      () => this.#enginePool(),
+      (vendorId) => {
+        this.#local.delete(vendorId);
+        // With no sandbox left the engines stop soon, so a script that is done can exit.
+        if (this.#local.size === 0) this.#pool?.stopWhenIdle(lastSandboxIdleMs);
+      },
+    );
   }
 
   async *#listLocal(filter?: ListFilter, options?: CallOptions): AsyncIterable<SandboxInfo> {

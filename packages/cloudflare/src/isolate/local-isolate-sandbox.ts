@@ -28,7 +28,6 @@ import { bridgeRunResultSchema, execResultOf, parseBridgeJson } from "./run-requ
 export interface LocalSandboxState {
   vendorId: string;
   createdAt: number;
-  expiresAt?: number;
   labels: Record<string, string>;
   env: Record<string, string>;
   egress: BridgeEgress;
@@ -56,13 +55,14 @@ function totalBytes(files: Iterable<Uint8Array>): number {
 /** A local-mode sandbox handle. */
 export class LocalIsolateSandbox extends IsolateSandbox {
   readonly #state: LocalSandboxState;
-  readonly #pool: EnginePool;
+  /** The provider's engine pool (a new one after the provider was disposed). */
+  readonly #pool: () => EnginePool;
   readonly #forget: (vendorId: string) => void;
 
   constructor(
     state: LocalSandboxState,
     settings: ResolvedIsolateSettings,
-    pool: EnginePool,
+    pool: () => EnginePool,
     forget: (vendorId: string) => void,
   ) {
     super(`${settings.providerId}:${state.vendorId}`, settings);
@@ -100,7 +100,7 @@ export class LocalIsolateSandbox extends IsolateSandbox {
       files,
       maxFilesBytes: state.maxFilesBytes,
     };
-    const reply = this.#pool.post("/v1/execute", JSON.stringify(request), {
+    const reply = this.#pool().post("/v1/execute", JSON.stringify(request), {
       deadlineMs: body.timeoutMs + engineGraceMs,
       // With no network the run has no effect outside its answer, so running it again is safe.
       retrySafe: state.egress === "none",
@@ -135,7 +135,7 @@ export class LocalIsolateSandbox extends IsolateSandbox {
       );
       applyRunFiles(state.files, before, after);
     }
-    return execResultOf(result, options);
+    return execResultOf(result, options, this.settings.providerId);
   }
 
   protected async readWorkspaceFile(relative: string, path: string): Promise<Uint8Array> {

@@ -30,7 +30,7 @@ export class RemoteIsolateSandbox extends IsolateSandbox {
       signal: options.signal,
     });
     const result = parseBridgeJson(await response.text(), bridgeRunResultSchema, this.settings.providerId);
-    return execResultOf(result, options);
+    return execResultOf(result, options, this.settings.providerId);
   }
 
   protected async readWorkspaceFile(

@@ -13,7 +13,7 @@ import {
   UnsupportedCapabilityError,
 } from "@sandport/core";
 import { z } from "zod";
-import type { BridgeRunBody, BridgeRunResult } from "./bridge-protocol.ts";
+import type { BridgeRunBody } from "./bridge-protocol.ts";
 import type { ResolvedIsolateSettings } from "./isolate-settings.ts";
 import { prepareCode } from "./prepare-code.ts";
 
@@ -122,8 +122,9 @@ export function parseBridgeJson<T>(text: string, schema: z.ZodType<T>, providerI
 
 /** The `ExecResult` of a bridge run; output goes to the callbacks once, as the run ended. */
 export function execResultOf(
-  result: z.infer<typeof bridgeRunResultSchema> | BridgeRunResult,
+  result: z.infer<typeof bridgeRunResultSchema>,
   options: RunCodeOptions,
+  providerId: string,
 ): ExecResult {
   if (result.stdout !== "") options.onStdout?.(result.stdout);
   if (result.stderr !== "") options.onStderr?.(result.stderr);
@@ -135,6 +136,8 @@ export function execResultOf(
     timedOut: result.timedOut,
     durationMs: result.durationMs,
   };
-  if (typeof result.valueJson === "string") execResult.value = JSON.parse(result.valueJson);
+  if (typeof result.valueJson === "string") {
+    execResult.value = parseBridgeJson(result.valueJson, z.unknown(), providerId);
+  }
   return execResult;
 }
