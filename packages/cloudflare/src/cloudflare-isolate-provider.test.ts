@@ -29,6 +29,14 @@ describe("runCode results", () => {
     expect(called?.value).toBe(42);
   });
 
+  it("runs a script that starts with a #! line", async () => {
+    await using sandbox = await provider.create({});
+    const result = await sandbox.runCode?.("#!/usr/bin/env node\nconsole.log('ok');\nreturn 2;", {
+      language: "javascript",
+    });
+    expect(result).toMatchObject({ exitCode: 0, stdout: "ok\n", value: 2 });
+  });
+
   it("has no value when the code returns nothing", async () => {
     await using sandbox = await provider.create({});
     const result = await sandbox.runCode?.("console.log('x')", { language: "javascript" });

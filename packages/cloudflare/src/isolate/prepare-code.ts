@@ -62,10 +62,12 @@ function wrapScript(source: string, imports: readonly { importStart: number; imp
 
 /** Prepares `code` written in `language` for the bridge. */
 export async function prepareCode(
-  code: string,
+  source: string,
   language: "javascript" | "typescript",
 ): Promise<PreparedCodeOutcome> {
   await init();
+  // A `#!` line is valid only at the very start of a file; as a comment it keeps its line.
+  const code = source.startsWith("#!") ? `//${source.slice(2)}` : source;
   let module = code;
   let filesystem = true;
   try {
