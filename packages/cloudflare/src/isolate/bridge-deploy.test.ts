@@ -3,7 +3,7 @@
  * --dry-run` (offline, no account) from the same sources miniflare loads in local mode.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -21,6 +21,16 @@ const wranglerEntry = join(
 
 describe("the bridge Worker", () => {
   it("bundles with wrangler deploy --dry-run, exporting the Worker, its Durable Object and its outbound gate", () => {
+    // A copy of exactly what the package ships (wrangler writes a .wrangler folder next to its config).
+    const packageCopy = join(scratch, "package");
+    const workerCopy = join(packageCopy, "worker");
+    cpSync(join(bridgeWorkerDirectory, "src"), join(workerCopy, "src"), { recursive: true });
+    cpSync(join(bridgeWorkerDirectory, "wrangler.jsonc"), join(workerCopy, "wrangler.jsonc"));
+    mkdirSync(join(packageCopy, "src", "isolate"), { recursive: true });
+    cpSync(
+      join(bridgeWorkerDirectory, "..", "src", "isolate", "bridge-protocol.ts"),
+      join(packageCopy, "src", "isolate", "bridge-protocol.ts"),
+    );
     const outdir = join(scratch, "bundle");
     const result = spawnSync(
       process.execPath,
@@ -29,12 +39,12 @@ describe("the bridge Worker", () => {
         "deploy",
         "--dry-run",
         "--config",
-        join(bridgeWorkerDirectory, "wrangler.jsonc"),
+        join(workerCopy, "wrangler.jsonc"),
         "--outdir",
         outdir,
       ],
       {
-        cwd: bridgeWorkerDirectory,
+        cwd: workerCopy,
         encoding: "utf8",
         timeout: 120_000,
         env: {
