@@ -46,6 +46,8 @@ const sandboxInfoSchema = z.object({
   labels: z.record(z.string(), z.string()).nullish(),
 });
 
+const sandboxListSchema = z.object({ sandboxes: z.array(sandboxInfoSchema) });
+
 /** How long engines stay up once the last local sandbox is gone, ms. */
 const lastSandboxIdleMs = 250;
 
@@ -54,8 +56,6 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
   readonly specificationVersion = specificationVersion;
   readonly providerId: string;
   readonly capabilities: ProviderCapabilities;
-  /** Present in local mode, where this process holds every sandbox. */
-  readonly list?: (filter?: ListFilter, options?: CallOptions) => AsyncIterable<SandboxInfo>;
   readonly #settings: ResolvedIsolateSettings;
   readonly #local: Map<string, LocalSandboxState> = new Map();
   #pool: EnginePool | undefined;
@@ -65,7 +65,6 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
     this.#settings = resolveIsolateSettings(settings);
     this.providerId = this.#settings.providerId;
     this.capabilities = isolateCapabilities(this.#settings);
-    if (this.#settings.mode === "local") this.list = (filter, options) => this.#listLocal(filter, options);
   }
 
   async create(request: CreateSandboxRequest, options?: CallOptions): Promise<IsolateSandbox> {
@@ -210,8 +209,16 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
     );
   }
 
-  async *#listLocal(filter?: ListFilter, options?: CallOptions): AsyncIterable<SandboxInfo> {
+  /**
+   * Live sandboxes carrying all of `filter.labels`: in local mode those of this process, in remote
+   * mode those of the whole deployment (from its index).
+   */
+  async *list(filter?: ListFilter, options?: CallOptions): AsyncIterable<SandboxInfo> {
     throwIfAborted(options?.signal, this.providerId);
+    if (this.#settings.mode === "remote") {
+      yield* await this.#listRemote(filter, options);
+      return;
+    }
     const labels = Object.entries(filter?.labels ?? {});
     for (const state of this.#local.values()) {
       if (labels.every(([key, value]) => state.labels[key] === value)) {
@@ -222,6 +229,21 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
         };
       }
     }
+  }
+
+  async #listRemote(filter?: ListFilter, options?: CallOptions): Promise<SandboxInfo[]> {
+    const query = encodeURIComponent(JSON.stringify(filter?.labels ?? {}));
+    const response = await this.#remoteClient().send({
+      method: "GET",
+      path: `/v1/sandboxes?labels=${query}`,
+      signal: options?.signal,
+    });
+    const { sandboxes } = parseBridgeJson(await response.text(), sandboxListSchema, this.providerId);
+    return sandboxes.map((info) => ({
+      id: `${this.providerId}:${info.id}`,
+      createdAt: new Date(info.createdAt),
+      labels: info.labels ?? {},
+    }));
   }
 
   #remoteClient(): RemoteBridgeClient {

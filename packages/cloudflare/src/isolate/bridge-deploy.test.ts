@@ -61,9 +61,11 @@ describe("the bridge Worker", () => {
     expect(result.stdout).toContain("env.LOADER");
     expect(result.stdout).toContain("Worker Loader");
     expect(result.stdout).toContain("env.SANDBOXES (SandboxObject)");
+    expect(result.stdout).toContain("env.SANDBOX_INDEX (SandboxIndex)");
     const bundle = readFileSync(join(outdir, "index.js"), "utf8");
     expect(bundle).toMatch(/export\s*\{[^}]*\bOutboundGate\b[^}]*\}/);
     expect(bundle).toMatch(/export\s*\{[^}]*\bSandboxObject\b[^}]*\}/);
+    expect(bundle).toMatch(/export\s*\{[^}]*\bSandboxIndex\b[^}]*\}/);
     expect(bundle).toMatch(/export\s*\{[^}]*\bdefault\b[^}]*\}/);
   });
 

@@ -7,6 +7,7 @@
  *
  * Stateful routes (remote mode; state lives in one Durable Object per sandbox):
  * - `POST   /v1/sandboxes`                  {@link BridgeCreateBody} -> {@link BridgeSandboxInfo}
+ * - `GET    /v1/sandboxes?labels={json}`    -> {@link BridgeSandboxList} (live ones carrying the labels)
  * - `GET    /v1/sandboxes/{id}`             -> {@link BridgeSandboxInfo} (404 when gone)
  * - `POST   /v1/sandboxes/{id}/run`         {@link BridgeRunBody} -> {@link BridgeRunResult}
  * - `PUT    /v1/sandboxes/{id}/files/{path}` raw bytes -> 204
@@ -45,6 +46,11 @@ export interface BridgeSandboxInfo {
   createdAt: number;
   expiresAt?: number;
   labels: Record<string, string>;
+}
+
+/** Answer of `GET /v1/sandboxes`. */
+export interface BridgeSandboxList {
+  sandboxes: BridgeSandboxInfo[];
 }
 
 /** Body of `POST /v1/sandboxes/{id}/run`. */

@@ -93,7 +93,10 @@ async function startMiniflare(options: BridgeWorkerOptions): Promise<BridgeWorke
     modulesRoot: join(bridgeWorkerDirectory, "src"),
     compatibilityDate: bridgeCompatibilityDate,
     workerLoaders: { LOADER: {} },
-    durableObjects: { SANDBOXES: { className: "SandboxObject", useSQLite: true } },
+    durableObjects: {
+      SANDBOXES: { className: "SandboxObject", useSQLite: true },
+      SANDBOX_INDEX: { className: "SandboxIndex", useSQLite: true },
+    },
     bindings: {
       SANDPORT_BRIDGE_TOKEN: options.token,
       SANDPORT_MAX_CODE_BYTES: String(options.maxCodeBytes),

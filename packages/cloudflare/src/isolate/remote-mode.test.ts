@@ -87,6 +87,23 @@ describe("remote mode against a loopback bridge", () => {
     expect(result?.value).toBe("hi");
   });
 
+  it("lists the deployment's live sandboxes by label, from any provider instance", async () => {
+    const first = createCloudflareIsolateProvider({ mode: "remote", url: bridge.url.href, token });
+    const second = createCloudflareIsolateProvider({ mode: "remote", url: bridge.url.href, token });
+    const label = { "list-test": String(Date.now()) };
+    const kept = await first.create({ labels: { ...label, role: "kept" } });
+    const gone = await first.create({ labels: { ...label, role: "gone" } });
+    await gone.destroy();
+    const listed: string[] = [];
+    for await (const info of second.list({ labels: label })) listed.push(info.id);
+    expect(listed).toEqual([kept.id]);
+    const byRole: string[] = [];
+    for await (const info of second.list({ labels: { role: "kept", ...label } })) byRole.push(info.id);
+    expect(byRole).toEqual([kept.id]);
+    await kept.destroy();
+    for await (const info of second.list({ labels: label })) throw new Error(`${info.id} was destroyed`);
+  });
+
   it("ends a sandbox at its ttlMs through the Durable Object's alarm", async () => {
     const provider = createCloudflareIsolateProvider({ mode: "remote", url: bridge.url.href, token });
     const sandbox = await provider.create({ ttlMs: 300 });

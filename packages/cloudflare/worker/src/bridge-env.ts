@@ -1,4 +1,5 @@
 /** Bindings and settings of the bridge Worker (see `wrangler.jsonc`). */
+import type { SandboxIndex } from "./sandbox-index.ts";
 import type { SandboxObject } from "./sandbox-object.ts";
 
 /** The bridge Worker's environment. */
@@ -7,6 +8,8 @@ export interface BridgeEnv {
   LOADER: WorkerLoader;
   /** One Durable Object per sandbox holds its settings and files. */
   SANDBOXES: DurableObjectNamespace<SandboxObject>;
+  /** The list of live sandboxes (one instance). */
+  SANDBOX_INDEX: DurableObjectNamespace<SandboxIndex>;
   /** Bearer token callers must present (`wrangler secret put SANDPORT_BRIDGE_TOKEN`). */
   SANDPORT_BRIDGE_TOKEN?: string;
   /** Largest code accepted, bytes (text). Default 1 MiB. */

@@ -11,10 +11,18 @@ import { type BridgeEnv, bridgeLimits } from "./bridge-env.ts";
 import { BridgeFailure, failureResponse, readJsonObject } from "./bridge-responses.ts";
 import { enforceFilesLimit } from "./files-limit.ts";
 import { unwrap } from "./outcome.ts";
-import { parseCreateBody, parseExecuteBody, parseRunBody, workspaceFilePath } from "./request-validation.ts";
+import {
+  parseCreateBody,
+  parseExecuteBody,
+  parseLabelsQuery,
+  parseRunBody,
+  workspaceFilePath,
+} from "./request-validation.ts";
 import { type BridgeExports, runInIsolate } from "./run-in-isolate.ts";
+import { sandboxIndex } from "./sandbox-index.ts";
 
 export { OutboundGate } from "./outbound-gate.ts";
+export { SandboxIndex } from "./sandbox-index.ts";
 export { SandboxObject } from "./sandbox-object.ts";
 
 /** Version of the HTTP protocol this Worker speaks. */
@@ -96,6 +104,10 @@ async function route(request: Request, env: BridgeEnv, ctx: ExecutionContext): P
     return json({ ok: true, protocol: protocolVersion, limits: bridgeLimits(env) });
   }
   if (pathname === "/v1/execute" && request.method === "POST") return execute(request, env, exports);
+  if (pathname === "/v1/sandboxes" && request.method === "GET") {
+    const labels = parseLabelsQuery(new URL(request.url).searchParams.get("labels"));
+    return json({ sandboxes: await sandboxIndex(env).list(labels) });
+  }
   if (pathname === "/v1/sandboxes" && request.method === "POST") {
     const body = parseCreateBody(await readJsonObject(request));
     const id = crypto.randomUUID();

@@ -51,6 +51,18 @@ function egressOf(value: unknown): BridgeEgress {
   return invalid('egress must be "none", "open" or { allow: [domain names] }');
 }
 
+/** The `labels` query of `GET /v1/sandboxes`: a JSON object of strings, or absent. */
+export function parseLabelsQuery(query: string | null): Record<string, string> {
+  if (query === null) return {};
+  let labels: unknown;
+  try {
+    labels = JSON.parse(query);
+  } catch {
+    return invalid("labels must be a JSON object of strings");
+  }
+  return stringRecord(labels, "labels");
+}
+
 /** Body of `POST /v1/sandboxes`. */
 export function parseCreateBody(body: Record<string, unknown>): BridgeCreateBody {
   return {

@@ -16,6 +16,7 @@ import { FileStore } from "./file-store.ts";
 import { enforceFilesLimit } from "./files-limit.ts";
 import { failed, type Outcome, succeeded } from "./outcome.ts";
 import { type BridgeExports, runInIsolate } from "./run-in-isolate.ts";
+import { sandboxIndex } from "./sandbox-index.ts";
 
 /** What the object remembers about its sandbox. */
 interface SandboxSettings {
@@ -65,6 +66,7 @@ export class SandboxObject extends DurableObject<BridgeEnv> {
     };
     await this.ctx.storage.put(settingsKey, settings);
     if (settings.expiresAt !== undefined) await this.ctx.storage.setAlarm(settings.expiresAt);
+    await sandboxIndex(this.env).add(infoOf(settings));
     return infoOf(settings);
   }
 
@@ -126,8 +128,10 @@ export class SandboxObject extends DurableObject<BridgeEnv> {
 
   /** Deletes the sandbox and everything it stored. Idempotent. */
   async destroy(): Promise<void> {
+    const settings = await this.#settings();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    if (settings !== undefined) await sandboxIndex(this.env).remove(settings.id);
   }
 
   /** The sandbox's lifetime ended. */
