@@ -44,14 +44,22 @@ export function describeProviderContract(options: ProviderContractOptions): void
     for (const group of groups) {
       describe(group, () => {
         for (const contractCase of providerContractCases.filter((candidate) => candidate.group === group)) {
-          it(contractCase.title, { timeout: contractCase.timeoutMs * timeoutScale }, async (test) => {
-            const skipNote = skipCases[contractCase.id];
-            if (skipNote !== undefined) test.skip(`skipped for this setup: ${skipNote}`);
-            if (contract === undefined) {
-              throw new Error("the provider was not created (see the beforeAll error)");
-            }
-            await runContractCase(contractCase, contract, test);
-          });
+          // A setup-level skip is known when the suite is declared, so it shows in the title.
+          const skipNote = skipCases[contractCase.id];
+          const title =
+            skipNote === undefined
+              ? contractCase.title
+              : `${contractCase.title} [skipped for this setup: ${skipNote}]`;
+          it.skipIf(skipNote !== undefined)(
+            title,
+            { timeout: contractCase.timeoutMs * timeoutScale },
+            async (test) => {
+              if (contract === undefined) {
+                throw new Error("the provider was not created (see the beforeAll error)");
+              }
+              await runContractCase(contractCase, contract, test);
+            },
+          );
         }
       });
     }
