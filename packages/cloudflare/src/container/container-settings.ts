@@ -1,6 +1,7 @@
 /** Settings of the `cloudflare-container` provider, their config schema, and lazy credential loading. */
 import { AuthenticationError, ConfigInvalidError } from "@sandport/core";
 import { z } from "zod";
+import { isHeaderSafeToken, isSafeBridgeUrl } from "../bridge-connection-rules.ts";
 
 /** Environment variable the bearer token falls back to when `token` is not set. */
 export const tokenEnvironmentVariable = "CLOUDFLARE_SANDBOX_TOKEN";
@@ -62,15 +63,6 @@ export interface CloudflareContainerProviderSettings {
   fetch?: typeof fetch;
 }
 
-const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
-/** Whether the bridge URL keeps the token confidential: https, or http to this machine only. */
-function isSafeBridgeUrl(value: string): boolean {
-  if (!URL.canParse(value)) return false;
-  const url = new URL(value);
-  return url.protocol === "https:" || (url.protocol === "http:" && loopbackHosts.has(url.hostname));
-}
-
 /** Strict schema of the settings as they appear in `sandport.json` (without `type`). */
 export const cloudflareContainerSettingsSchema = z.strictObject({
   url: z
@@ -110,9 +102,6 @@ function environmentValue(name: string): string | undefined {
   return value === undefined || value === "" ? undefined : value;
 }
 
-// Visible ASCII only: anything else would make `Headers` throw a TypeError that quotes the value.
-const headerSafeToken = /^[\x21-\x7e]+$/;
-
 /**
  * Checks the URL and finds the token. Called at the first request, so constructing a provider never
  * throws; the errors name the setting and the environment variable, never the token's value.
@@ -141,7 +130,7 @@ export function resolveBridgeConnection(
       { providerId },
     );
   }
-  if (!headerSafeToken.test(token)) {
+  if (!isHeaderSafeToken(token)) {
     throw new ConfigInvalidError(
       `providers.${providerId}.token (or ${tokenEnvironmentVariable}): contains whitespace or ` +
         "characters that cannot travel in an HTTP header",

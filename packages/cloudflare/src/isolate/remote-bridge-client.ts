@@ -4,6 +4,7 @@
  * `Authorization` header and never appears in an error.
  */
 import { AbortedError, ConfigInvalidError, ProviderUnavailableError, throwIfAborted } from "@sandport/core";
+import { isHeaderSafeToken, isSafeBridgeUrl } from "../bridge-connection-rules.ts";
 import { bridgeResponseError } from "../cloudflare-isolate-errors.ts";
 import type { ResolvedIsolateSettings } from "./isolate-settings.ts";
 
@@ -13,8 +14,6 @@ interface BridgeEndpoint {
   token: string;
   fetch: typeof fetch;
 }
-
-const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** A request to the bridge. */
 export interface BridgeRequest {
@@ -53,18 +52,19 @@ export class RemoteBridgeClient {
         { providerId },
       );
     }
-    let base: URL;
-    try {
-      base = new URL(url.endsWith("/") ? url : `${url}/`);
-    } catch (error) {
-      throw new ConfigInvalidError("the bridge URL is not a valid URL", { providerId, cause: error });
-    }
-    if (base.protocol !== "https:" && !(base.protocol === "http:" && loopbackHosts.has(base.hostname))) {
+    if (!isSafeBridgeUrl(url)) {
       throw new ConfigInvalidError(
-        "the bridge URL must use https (plain http only to loopback), so the token never travels in clear",
+        "the bridge URL must be an https URL (plain http only to loopback), so the token never travels in clear",
         { providerId },
       );
     }
+    if (!isHeaderSafeToken(token)) {
+      throw new ConfigInvalidError(
+        'the bridge\'s token ("token" or SANDPORT_BRIDGE_TOKEN) holds whitespace or characters that cannot travel in an HTTP header',
+        { providerId },
+      );
+    }
+    const base = new URL(url.endsWith("/") ? url : `${url}/`);
     this.#endpoint = { base, token, fetch: this.#settings.fetch ?? globalThis.fetch };
     return this.#endpoint;
   }

@@ -42,6 +42,17 @@ describe("remote mode settings", () => {
     }
   });
 
+  it("refuses a token that cannot be a header value, without quoting it", async () => {
+    const unsafe = "secret-part\nsecond-line";
+    const provider = createCloudflareIsolateProvider({
+      mode: "remote",
+      url: "https://bridge.test",
+      token: unsafe,
+    });
+    const error = await expectSandportError(() => provider.create({}), "config_invalid");
+    expect(messages(error)).not.toContain("secret-part");
+  });
+
   it("refuses plain http except to loopback, so the token never travels in clear", async () => {
     const provider = createCloudflareIsolateProvider({ mode: "remote", url: "http://bridge.example", token });
     const error = await expectSandportError(() => provider.create({}), "config_invalid");
