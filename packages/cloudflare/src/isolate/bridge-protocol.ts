@@ -21,7 +21,7 @@
 /** What code in the sandbox may reach over the network. */
 export type BridgeEgress = "none" | "open" | { allow: string[] };
 
-/** Limits the bridge enforces on a sandbox. */
+/** Limits a deployment enforces (its variables, reported by `GET /v1/health`). */
 export interface BridgeLimits {
   /** Largest `code` accepted, bytes. */
   maxCodeBytes: number;

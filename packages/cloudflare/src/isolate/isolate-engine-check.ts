@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
+import type { BridgeExecuteBody } from "./bridge-protocol.ts";
 import { startBridgeWorker } from "./bridge-worker.ts";
 import { workerdBoundToParent } from "./workerd-command.ts";
 
@@ -53,7 +54,7 @@ export async function checkIsolateEngine(): Promise<IsolateEngineReport> {
           maxFilesBytes: 1024,
           filesystem: false,
           process: false,
-        }),
+        } satisfies BridgeExecuteBody),
       });
       const answer = (await response.json()) as { valueJson?: string };
       if (answer.valueJson !== "42") {

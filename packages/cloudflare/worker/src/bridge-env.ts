@@ -1,4 +1,5 @@
 /** Bindings and settings of the bridge Worker (see `wrangler.jsonc`). */
+import type { BridgeLimits } from "../../src/isolate/bridge-protocol.ts";
 import type { SandboxIndex } from "./sandbox-index.ts";
 import type { SandboxObject } from "./sandbox-object.ts";
 
@@ -18,19 +19,13 @@ export interface BridgeEnv {
   SANDPORT_MAX_FILES_BYTES?: string;
 }
 
-/** Limits read from the environment, with defaults. */
-export interface BridgeLimitsFromEnv {
-  maxCodeBytes: number;
-  maxFilesBytes: number;
-}
-
 function positiveInteger(text: string | undefined, fallback: number): number {
   const value = Number(text);
   return Number.isSafeInteger(value) && value > 0 ? value : fallback;
 }
 
 /** The limits this deployment enforces. */
-export function bridgeLimits(env: BridgeEnv): BridgeLimitsFromEnv {
+export function bridgeLimits(env: BridgeEnv): BridgeLimits {
   return {
     maxCodeBytes: positiveInteger(env.SANDPORT_MAX_CODE_BYTES, 1024 * 1024),
     maxFilesBytes: positiveInteger(env.SANDPORT_MAX_FILES_BYTES, 64 * 1024 * 1024),

@@ -15,7 +15,7 @@ function normalizeHost(host: string): string {
 }
 
 /** True when `host` is allowed by `pattern`. */
-export function hostMatches(host: string, pattern: string): boolean {
+function hostMatches(host: string, pattern: string): boolean {
   const normalizedHost = normalizeHost(host);
   const normalizedPattern = normalizeHost(pattern);
   if (normalizedPattern.startsWith("*.")) {
