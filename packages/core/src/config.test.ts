@@ -1,7 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${env:...}" and "${file:...}" are config syntax under test, not templates.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import type { ProviderCapabilities } from "./capabilities.ts";
 import {
   createConfigSchema,
   createProviderFromConfig,
@@ -12,32 +11,13 @@ import {
 import { ConfigInvalidError, InvalidRequestError, type SandportError } from "./errors.ts";
 import { defineProviderFactory, type ProviderContext, ProviderRegistry } from "./provider-registry.ts";
 import type { SandboxProvider } from "./sandbox-provider.ts";
+import { testCapabilities } from "./test-support/test-capabilities.ts";
 
-const capabilities: ProviderCapabilities = {
-  runtimes: ["shell"],
+const capabilities = testCapabilities({
   isolation: "namespace",
-  residency: "self-hosted",
-  regions: [],
-  limits: { gpuTypes: [] },
   network: { modes: ["none"], allowlist: [] },
-  features: {
-    filesystem: true,
-    streaming: false,
-    background: false,
-    separateStderr: true,
-    stdin: false,
-    images: false,
-    ports: false,
-    snapshots: false,
-  },
-  priors: {
-    coldStartMs: 0,
-    pricePerVcpuSecond: 0,
-    pricePerGibSecond: 0,
-    pricePerGpuSecond: 0,
-    pricePerRequest: 0,
-  },
-};
+  features: { filesystem: true, separateStderr: true },
+});
 
 /** Every provider built by the test factories, with what its factory received. */
 interface BuiltProvider extends SandboxProvider {

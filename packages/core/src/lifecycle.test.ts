@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { ProviderCapabilities } from "./capabilities.ts";
 import {
   AbortedError,
   NotFoundError,
@@ -10,32 +9,9 @@ import {
 import { createSandbox, throwIfAborted, withSandbox } from "./lifecycle.ts";
 import type { Sandbox, SandboxProvider } from "./sandbox-provider.ts";
 import type { CallOptions, CreateSandboxRequest } from "./sandbox-request.ts";
+import { testCapabilities } from "./test-support/test-capabilities.ts";
 
-const capabilities: ProviderCapabilities = {
-  runtimes: ["shell"],
-  isolation: "none",
-  residency: "self-hosted",
-  regions: [],
-  limits: { gpuTypes: [] },
-  network: { modes: ["open"], allowlist: [] },
-  features: {
-    filesystem: false,
-    streaming: false,
-    background: false,
-    separateStderr: false,
-    stdin: false,
-    images: false,
-    ports: false,
-    snapshots: false,
-  },
-  priors: {
-    coldStartMs: 0,
-    pricePerVcpuSecond: 0,
-    pricePerGibSecond: 0,
-    pricePerGpuSecond: 0,
-    pricePerRequest: 0,
-  },
-};
+const capabilities = testCapabilities();
 
 /** A sandbox double that only counts destroy calls; `destroyError` makes destroy fail. */
 function fakeSandbox(id: string, destroyError?: Error) {

@@ -8,6 +8,7 @@ import { createProviderFromConfig, type SandportConfig } from "../config.ts";
 import { ConfigInvalidError, type SandportError } from "../errors.ts";
 import { defineProviderFactory, ProviderRegistry } from "../provider-registry.ts";
 import { resolveSecretReferences } from "../secret-reference.ts";
+import { testCapabilities } from "../test-support/test-capabilities.ts";
 import { loadConfigFile, nodeSecretSource } from "./index.ts";
 
 const registry = new ProviderRegistry([
@@ -18,31 +19,7 @@ const registry = new ProviderRegistry([
     create: (settings, context) => ({
       specificationVersion: "sandport.v1",
       providerId: context.providerId,
-      capabilities: {
-        runtimes: ["shell"],
-        isolation: "none",
-        residency: "self-hosted",
-        regions: [],
-        limits: { gpuTypes: [] },
-        network: { modes: ["open"], allowlist: [] },
-        features: {
-          filesystem: false,
-          streaming: false,
-          background: false,
-          separateStderr: false,
-          stdin: false,
-          images: false,
-          ports: false,
-          snapshots: false,
-        },
-        priors: {
-          coldStartMs: 0,
-          pricePerVcpuSecond: 0,
-          pricePerGibSecond: 0,
-          pricePerGpuSecond: 0,
-          pricePerRequest: 0,
-        },
-      },
+      capabilities: testCapabilities(),
       settings,
       create: async () => {
         throw new Error("unused");
