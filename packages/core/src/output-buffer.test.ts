@@ -119,4 +119,25 @@ describe("OutputBuffer", () => {
       expect(buffer.text()).toBe("€€€");
     });
   });
+
+  it("passes the kept text on as it arrives, whole characters only, and the rest at finish", () => {
+    const seen: string[] = [];
+    const buffer = new OutputBuffer(100, (text) => seen.push(text));
+    const euro = new TextEncoder().encode("a€"); // "€" is three bytes
+    buffer.append(euro.subarray(0, 2));
+    buffer.append(euro.subarray(2));
+    expect(seen).toEqual(["a", "€"]);
+    buffer.append(new Uint8Array([0xe2]));
+    buffer.finish();
+    expect(seen).toEqual(["a", "€", "\ufffd"]);
+  });
+
+  it("passes on only what fits under the cap and nothing at finish once truncated", () => {
+    const seen: string[] = [];
+    const buffer = new OutputBuffer(3, (text) => seen.push(text));
+    buffer.append(new TextEncoder().encode("abcdef"));
+    buffer.finish();
+    expect(seen).toEqual(["abc"]);
+    expect(buffer.truncated).toBe(true);
+  });
 });

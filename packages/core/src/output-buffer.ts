@@ -3,15 +3,22 @@
 /** Default cap on each of stdout and stderr when the caller sets none: 16 MiB. */
 export const defaultMaxOutputBytes = 16 * 1024 * 1024;
 
-/** Collects chunks up to `maxBytes`, remembering whether anything was dropped. */
+/**
+ * Collects chunks up to `maxBytes`, remembering whether anything was dropped. With `onText`, the
+ * kept part of each chunk is also passed on as text while it arrives (for `onStdout` / `onStderr`).
+ */
 export class OutputBuffer {
   readonly maxBytes: number;
   #chunks: Uint8Array[] = [];
   #size = 0;
   #truncated = false;
+  readonly #onText: ((text: string) => void) | undefined;
+  // Streaming decode, so a character split across two chunks is passed on whole.
+  readonly #decoder = new TextDecoder();
 
-  constructor(maxBytes: number = defaultMaxOutputBytes) {
+  constructor(maxBytes: number = defaultMaxOutputBytes, onText?: (text: string) => void) {
     this.maxBytes = maxBytes;
+    this.#onText = onText;
   }
 
   /** Whether bytes were dropped. */
@@ -32,7 +39,18 @@ export class OutputBuffer {
     const kept = chunk.byteLength > room ? chunk.subarray(0, room) : chunk;
     this.#chunks.push(kept);
     this.#size += kept.byteLength;
+    if (this.#onText !== undefined && kept.byteLength > 0) {
+      const text = this.#decoder.decode(kept, { stream: true });
+      if (text !== "") this.#onText(text);
+    }
     return kept;
+  }
+
+  /** Once the stream has ended: passes on a character the decoder still holds (unless cut off). */
+  finish(): void {
+    if (this.#onText === undefined || this.#truncated) return;
+    const rest = this.#decoder.decode();
+    if (rest !== "") this.#onText(rest);
   }
 
   /** The kept bytes. */

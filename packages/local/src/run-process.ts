@@ -33,18 +33,9 @@ export interface RunProcessOutcome {
   ready: string;
 }
 
-function drain(
-  stream: Readable,
-  buffer: OutputBuffer,
-  callback: ((chunk: string) => void) | undefined,
-): void {
-  const decoder = new TextDecoder();
+function drain(stream: Readable, buffer: OutputBuffer): void {
   stream.on("data", (chunk: Buffer) => {
     const kept = buffer.append(chunk);
-    if (callback !== undefined && kept.byteLength > 0) {
-      const text = decoder.decode(kept, { stream: true });
-      if (text !== "") callback(text);
-    }
     // Past the cap, stop reading: a command still writing gets SIGPIPE, as when piped into `head`.
     if (kept.byteLength < chunk.byteLength) stream.destroy();
   });
@@ -59,8 +50,8 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
 /** Spawns the process and resolves once it and every holder of its output pipes are gone. */
 export function runProcess(options: RunProcessOptions): Promise<RunProcessOutcome> {
   const started = performance.now();
-  const stdout = new OutputBuffer(options.maxOutputBytes);
-  const stderr = new OutputBuffer(options.maxOutputBytes);
+  const stdout = new OutputBuffer(options.maxOutputBytes, options.onStdout);
+  const stderr = new OutputBuffer(options.maxOutputBytes, options.onStderr);
   let ready = "";
   let timedOut = false;
   let aborted = false;
@@ -107,8 +98,8 @@ export function runProcess(options: RunProcessOptions): Promise<RunProcessOutcom
     // The signal may have fired while the caller was still preparing the launch.
     if (options.signal?.aborted) onAbort();
 
-    drain(child.stdout as Readable, stdout, options.onStdout);
-    drain(child.stderr as Readable, stderr, options.onStderr);
+    drain(child.stdout as Readable, stdout);
+    drain(child.stderr as Readable, stderr);
     const readyStream = child.stdio[3] as Readable | null | undefined;
     readyStream?.on("data", (chunk: Buffer) => {
       ready += chunk.toString("latin1");

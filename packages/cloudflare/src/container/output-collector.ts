@@ -13,25 +13,20 @@ export class CallbackFailure {
 export class OutputCollector {
   readonly #buffer: OutputBuffer;
   readonly #onChunk: ((chunk: string) => void) | undefined;
-  // Streaming decode, so a character split across two events reaches the callback whole.
-  readonly #decoder = new TextDecoder();
 
   constructor(maxBytes: number, onChunk: ((chunk: string) => void) | undefined) {
-    this.#buffer = new OutputBuffer(maxBytes);
     this.#onChunk = onChunk;
+    this.#buffer = new OutputBuffer(maxBytes, onChunk === undefined ? undefined : (text) => this.#emit(text));
   }
 
   /** Adds bytes; the part within the cap goes to the callback now. */
   append(bytes: Uint8Array): void {
-    const kept = this.#buffer.append(bytes);
-    if (this.#onChunk === undefined || kept.byteLength === 0) return;
-    this.#emit(this.#decoder.decode(kept, { stream: true }));
+    this.#buffer.append(bytes);
   }
 
   /** Passes on a character still held by the decoder, once the stream has ended. */
   finish(): void {
-    if (this.#onChunk === undefined || this.#buffer.truncated) return;
-    this.#emit(this.#decoder.decode());
+    this.#buffer.finish();
   }
 
   /** The kept text. */
@@ -45,7 +40,6 @@ export class OutputCollector {
   }
 
   #emit(text: string): void {
-    if (text === "") return;
     try {
       this.#onChunk?.(text);
     } catch (error) {

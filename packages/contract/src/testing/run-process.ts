@@ -54,8 +54,8 @@ export function runProcess(argv: readonly string[], options: RunProcessOptions):
     };
     const untrack = options.track(killGroup);
     const maxBytes = options.maxOutputBytes ?? defaultMaxOutputBytes;
-    const stdout = collect(child.stdout, new OutputBuffer(maxBytes), options.onStdout);
-    const stderr = collect(child.stderr, new OutputBuffer(maxBytes), options.onStderr);
+    const stdout = collect(child.stdout, new OutputBuffer(maxBytes, options.onStdout));
+    const stderr = collect(child.stderr, new OutputBuffer(maxBytes, options.onStderr));
 
     let timedOut = false;
     const timer =
@@ -143,22 +143,9 @@ export function runProcess(argv: readonly string[], options: RunProcessOptions):
 function collect(
   stream: Readable | null,
   buffer: OutputBuffer,
-  onChunk: ((chunk: string) => void) | undefined,
 ): { text(): string; readonly truncated: boolean } {
-  // A streaming decoder, so a multi-byte character split across chunks is not mangled.
-  const decoder = new TextDecoder();
-  stream?.on("data", (chunk: Buffer) => {
-    const kept = buffer.append(chunk);
-    if (onChunk !== undefined && kept.byteLength > 0) {
-      const text = decoder.decode(kept, { stream: true });
-      if (text !== "") onChunk(text);
-    }
-  });
-  stream?.on("end", () => {
-    if (onChunk === undefined || buffer.truncated) return;
-    const rest = decoder.decode();
-    if (rest !== "") onChunk(rest);
-  });
+  stream?.on("data", (chunk: Buffer) => buffer.append(chunk));
+  stream?.on("end", () => buffer.finish());
   return {
     text: () => buffer.text(),
     get truncated() {
