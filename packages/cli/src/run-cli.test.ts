@@ -40,7 +40,7 @@ const capabilities: ProviderCapabilities = {
   isolation: "namespace",
   residency: "self-hosted",
   regions: [],
-  limits: { gpuTypes: [], maxMemoryMb: 512, maxCommandTimeoutMs: 600_000 },
+  limits: { gpuTypes: [], scope: "process", maxMemoryMb: 512, maxCommandTimeoutMs: 600_000 },
   network: { modes: ["none"], allowlist: [] },
   features: {
     filesystem: true,

@@ -354,7 +354,7 @@ describe("cloudflare-container provider: capabilities", () => {
       isolation: "container",
       residency: "vendor-cloud",
       regions: [],
-      limits: { maxTtlMs: 0, maxCpu: 0, maxMemoryMb: 0, maxDiskMb: 0, gpuTypes: [] },
+      limits: { maxTtlMs: 0, maxCpu: 0, maxMemoryMb: 0, maxDiskMb: 0, gpuTypes: [], scope: "sandbox" },
       network: { modes: ["open"], allowlist: [] },
       features: {
         filesystem: true,

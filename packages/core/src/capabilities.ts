@@ -39,7 +39,15 @@ export interface ProviderLimits {
   maxCommandTimeoutMs?: number;
   /** Maximum live sandboxes at once for this provider instance. */
   maxConcurrency?: number;
+  /**
+   * What memory, process and CPU limits bound: the whole sandbox (a cgroup, a VM, an isolate), or
+   * each process separately (rlimits, so several processes together may use more).
+   */
+  scope: LimitScope;
 }
+
+/** What resource limits apply to: the sandbox as a whole, or each of its processes. */
+export type LimitScope = "sandbox" | "process";
 
 /** Network enforcement the provider offers. */
 export interface NetworkCapabilities {

@@ -84,7 +84,7 @@ describe("unsupportedReasons", () => {
   });
 
   it("accepts any amount of a resource whose limit is not declared", () => {
-    const unbounded = capabilities({ limits: { gpuTypes: [] } });
+    const unbounded = capabilities({ limits: { gpuTypes: [], scope: "process" } });
     expect(
       unsupportedReasons(unbounded, { resources: { cpu: 512, memoryMb: 1_000_000, diskMb: 1_000_000 } }),
     ).toEqual([]);
@@ -163,7 +163,7 @@ describe("unsupportedReasons", () => {
     const tight = capabilities({
       runtimes: ["shell"],
       regions: [],
-      limits: { maxCpu: 1, maxMemoryMb: 256, gpuTypes: [], maxTtlMs: 1000 },
+      limits: { maxCpu: 1, maxMemoryMb: 256, gpuTypes: [], scope: "process", maxTtlMs: 1000 },
       network: { modes: ["open"], allowlist: [] },
       features: { ...full.features, images: false },
     });

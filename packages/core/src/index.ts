@@ -2,6 +2,7 @@
 export {
   type AllowlistEntryKind,
   type IsolationKind,
+  type LimitScope,
   type NetworkCapabilities,
   type NetworkMode,
   type ProviderCapabilities,
@@ -83,6 +84,7 @@ export {
   type ResourceRequest,
   type RunCodeOptions,
   type SandboxInfo,
+  type ProcessSignal,
   type SandboxProcess,
   type SpawnOptions,
 } from "./sandbox-request.ts";

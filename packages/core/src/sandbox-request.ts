@@ -91,8 +91,15 @@ export interface RunCodeOptions extends ExecOptions {
   language: Exclude<Runtime, "shell"> | "shell";
 }
 
-/** Options of `spawn`. */
+/**
+ * Options of `spawn`. Without `stdin` the process's standard input stays open for
+ * {@link SandboxProcess.writeStdin} until {@link SandboxProcess.closeStdin}; with it, that data is
+ * written and the input closed, as for `exec`.
+ */
 export interface SpawnOptions extends Omit<ExecOptions, "onStdout" | "onStderr"> {}
+
+/** Signals a caller may send to a background process. */
+export type ProcessSignal = "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP" | "SIGQUIT" | "SIGUSR1" | "SIGUSR2";
 
 /** A background process started with `spawn`. */
 export interface SandboxProcess {
@@ -100,10 +107,17 @@ export interface SandboxProcess {
   readonly stdout: AsyncIterable<string>;
   /** stderr text chunks in order; ends when the process ends. */
   readonly stderr: AsyncIterable<string>;
-  /** Resolves with the result once the process has ended. */
+  /** Resolves with the result once the process has ended (`exitCode` 128+n when a signal ended it). */
   wait(): Promise<ExecResult>;
-  /** Kills the process and everything it started. */
-  kill(): Promise<void>;
+  /**
+   * Sends `signal` (default `SIGKILL`) to the process and every process it started. Resolves once
+   * sent; `wait()` tells when it ended. A process that already ended is not an error.
+   */
+  kill(signal?: ProcessSignal): Promise<void>;
+  /** Writes to the process's standard input; `invalid_request` once the input is closed. */
+  writeStdin(data: string | Uint8Array): Promise<void>;
+  /** Closes standard input, so the process reads end of input. Idempotent. */
+  closeStdin(): Promise<void>;
 }
 
 /** A filter for `list`. */

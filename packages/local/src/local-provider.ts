@@ -50,6 +50,7 @@ function localCapabilities(settings: ResolvedLocalSettings): ProviderCapabilitie
       // The workspace is a host directory: there is no per-sandbox disk quota to honour diskMb.
       maxDiskMb: 0,
       gpuTypes: [],
+      scope: "process",
     },
     network: { modes: settings.allowNetwork ? ["none", "open"] : ["none"], allowlist: [] },
     features: {

@@ -23,6 +23,7 @@ export function containerCapabilities(settings: CloudflareContainerProviderSetti
       maxMemoryMb: instance.memoryMb ?? 0,
       maxDiskMb: instance.diskMb ?? 0,
       gpuTypes: [],
+      scope: "sandbox",
       // The bridge has no lifetime field; containers only sleep after the Sandbox's idle `sleepAfter`.
       maxTtlMs: 0,
       ...(settings.maxInstances === undefined ? {} : { maxConcurrency: settings.maxInstances }),

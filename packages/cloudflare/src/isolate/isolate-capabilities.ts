@@ -19,6 +19,7 @@ export function isolateCapabilities(settings: ResolvedIsolateSettings): Provider
       maxMemoryMb: remote ? isolateMemoryMb : settings.memoryMb,
       maxDiskMb: Math.floor(settings.maxFilesBytes / (1024 * 1024)),
       gpuTypes: [],
+      scope: "sandbox",
       maxCommandTimeoutMs: settings.maxTimeoutMs,
     },
     network: {

@@ -44,7 +44,7 @@ export const processProviderCapabilities: ProviderCapabilities = {
   isolation: "none",
   residency: "self-hosted",
   regions: [],
-  limits: { gpuTypes: [] },
+  limits: { gpuTypes: [], scope: "process" },
   // Commands share the host's network; nothing can be restricted.
   network: { modes: ["open"], allowlist: [] },
   features: {

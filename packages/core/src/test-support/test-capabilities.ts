@@ -25,7 +25,7 @@ export function testCapabilities(overrides: TestCapabilityOverrides = {}): Provi
     isolation: "none",
     residency: "self-hosted",
     regions: [],
-    limits: { gpuTypes: [] },
+    limits: { gpuTypes: [], scope: "process" },
     network: { modes: ["open"], allowlist: [] },
     priors: {
       coldStartMs: 0,
