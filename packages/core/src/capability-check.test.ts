@@ -17,6 +17,7 @@ function capabilities(overrides: Partial<ProviderCapabilities> = {}): ProviderCa
       gpuTypes: ["A100", "H100"],
       maxGpuCount: 2,
       maxTtlMs: 3_600_000,
+      scope: "sandbox",
     },
     network: { modes: ["none", "open", "allowlist"], allowlist: ["domain", "cidr"] },
     features: {
