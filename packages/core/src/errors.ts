@@ -198,9 +198,15 @@ export class NoEligibleProviderError extends SandportError {
   }
 }
 
-/** Wraps anything thrown into a SandportError, keeping it as `cause`. */
+/** Wraps anything thrown into a SandportError, keeping it as `cause`; one without a provider gets `providerId`. */
 export function toSandportError(error: unknown, providerId?: string): SandportError {
-  if (SandportError.isInstance(error)) return error;
+  if (SandportError.isInstance(error)) {
+    // Errors from shared validation are built without a provider: the caller's provider owns them.
+    if (error.providerId === undefined && providerId !== undefined) {
+      (error as { providerId: string | undefined }).providerId = providerId;
+    }
+    return error;
+  }
   if (error instanceof Error && error.name === "AbortError") {
     return new AbortedError("the operation was aborted", { cause: error, providerId });
   }

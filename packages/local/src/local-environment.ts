@@ -1,38 +1,46 @@
 /** What every sandbox of one local provider shares, prepared once at first use. */
-import {
-  accessSync,
-  chmodSync,
-  constants,
-  copyFileSync,
-  existsSync,
-  linkSync,
-  mkdirSync,
-  statSync,
-} from "node:fs";
+import { chmodSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigInvalidError, type ProviderCapabilities, ProviderUnavailableError } from "@sandport/core";
-import type { LaunchTools } from "./command-launch.ts";
-import { detectIsolation, launchToolsFor } from "./isolation-detect.ts";
+import { detectIsolation } from "./isolation-detect.ts";
 import type { ResolvedLocalSettings } from "./local-settings.ts";
 import { ensureRootSkeleton, type RootSkeleton } from "./root-skeleton.ts";
+import type { SandboxRecord } from "./sandbox-store.ts";
 import { SandboxStore } from "./sandbox-store.ts";
-import { findExecutable, isRoot } from "./system-tools.ts";
+import { installedCopy, packagedSupervisorPath } from "./supervisor-binary.ts";
+import { isRoot } from "./system-tools.ts";
 
-/** Shared state of one provider instance. */
+/** Per-sandbox cgroups, where the host has them (see sandbox-cgroup.ts). */
+export interface SandboxCgroups {
+  /** Creates the sandbox's cgroup with its limits; the supervisor's pid is added before setup. */
+  create(record: SandboxRecord): Promise<{ addProcess(pid: number): Promise<void> }>;
+  /** Kills whatever is left in the sandbox's cgroup and removes it. Idempotent. */
+  remove(vendorId: string): Promise<void>;
+}
+
+/** Shared state of one provider instance running real sandboxes. */
 export interface LocalEnvironment {
   settings: ResolvedLocalSettings;
   capabilities: ProviderCapabilities;
   store: SandboxStore;
-  /** Launch tools; undefined when isolation is "none". */
-  tools: LaunchTools | undefined;
-  skeleton: RootSkeleton | undefined;
-  /** Host path of the Node binary bound at /sandport/bin/node. */
-  nodeBinary: string | undefined;
-  /** Directory of the host Node binary (for unisolated runs). */
-  nodeDirectory: string;
+  skeleton: RootSkeleton;
+  /** Host path of the supervisor copy the sandbox uid runs. */
+  supervisorBinary: string;
+  /** Host path of the Node binary copy bound read-only at /sandport/bin/node. */
+  nodeBinary: string;
   /** The uid sandboxes run as when this process is root. */
   runAsUid: number | undefined;
-  taskset: string | undefined;
+  /** Per-sandbox cgroups, or undefined when limits fall back to rlimits per process. */
+  cgroups: SandboxCgroups | undefined;
+}
+
+/** Shared state of a provider instance with `isolation: "none"` (development only). */
+export interface UnisolatedEnvironment {
+  settings: ResolvedLocalSettings;
+  capabilities: ProviderCapabilities;
+  store: SandboxStore;
+  /** Directory of the host Node binary. */
+  nodeDirectory: string;
 }
 
 /** The first directory above `path` that other users cannot search, or undefined when there is none. */
@@ -43,44 +51,8 @@ function firstUnsearchableAncestor(path: string): string | undefined {
   return undefined;
 }
 
-/** True when any user can reach and read-execute the file at `path`. */
-function worldReachable(path: string): boolean {
-  return (statSync(path).mode & 0o005) === 0o005 && firstUnsearchableAncestor(path) === undefined;
-}
-
-/**
- * The Node binary the sandbox runs: the host's own. As root, the unprivileged sandbox user may be
- * unable to reach it (e.g. under /root), so it is linked (or copied) into the state directory.
- */
-export function prepareNodeBinary(stateDirectory: string, runAsUid: number | undefined): string {
-  const source = process.execPath;
-  if (runAsUid === undefined || worldReachable(source)) return source;
-  const target = join(stateDirectory, "runtime", `node-${process.version}`);
-  if (!existsSync(target)) {
-    mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
-    chmodSync(dirname(target), 0o755);
-    const temporary = `${target}.${process.pid}`;
-    try {
-      linkSync(source, temporary);
-    } catch {
-      copyFileSync(source, temporary);
-    }
-    chmodSync(temporary, 0o755);
-    try {
-      accessSync(target, constants.F_OK);
-    } catch {
-      linkSync(temporary, target);
-    }
-  }
-  return target;
-}
-
-/** Detects isolation, builds the skeleton and state directories, and reaps expired sandboxes. */
-export async function prepareEnvironment(
-  settings: ResolvedLocalSettings,
-  capabilities: ProviderCapabilities,
-): Promise<LocalEnvironment> {
-  const runAsUid = isRoot() ? settings.sandboxUid : undefined;
+/** Builds the state directory (reachable by the sandbox uid) and reaps expired sandboxes. */
+async function prepareStateDirectory(settings: ResolvedLocalSettings, runAsUid: number | undefined) {
   mkdirSync(join(settings.stateDirectory, "sandboxes"), { recursive: true, mode: 0o711 });
   const blocked = runAsUid === undefined ? undefined : firstUnsearchableAncestor(settings.stateDirectory);
   if (blocked !== undefined) {
@@ -90,37 +62,53 @@ export async function prepareEnvironment(
       { providerId: settings.providerId },
     );
   }
-  // Sandboxed processes (another uid, as root) must be able to walk down to their workspace.
+  // Sandboxes (another uid, as root) must be able to walk down to their workspace.
   chmodSync(settings.stateDirectory, 0o711);
   chmodSync(join(settings.stateDirectory, "sandboxes"), 0o711);
-  let tools: LaunchTools | undefined;
-  let skeleton: RootSkeleton | undefined;
-  if (settings.isolation !== "none") {
-    const report = await detectIsolation(settings);
-    const selected = report.selected;
-    tools = selected === undefined || selected === "none" ? undefined : launchToolsFor(selected);
-    if (tools === undefined) {
-      throw new ProviderUnavailableError(
-        `local sandboxes cannot start: ${report.problem ?? "isolation tools are missing"}`,
-        {
-          providerId: settings.providerId,
-          isRetryable: false,
-        },
-      );
-    }
-    skeleton = ensureRootSkeleton(settings.stateDirectory);
-  }
   const store = new SandboxStore(settings.stateDirectory);
   await store.reapExpired();
+  return store;
+}
+
+/** Prepares unisolated sandboxes: a state directory only. */
+export async function prepareUnisolatedEnvironment(
+  settings: ResolvedLocalSettings,
+  capabilities: ProviderCapabilities,
+): Promise<UnisolatedEnvironment> {
+  const store = await prepareStateDirectory(settings, undefined);
+  return { settings, capabilities, store, nodeDirectory: dirname(process.execPath) };
+}
+
+/** Checks that the supervisor can create namespaces here, builds the skeleton and the state directory. */
+export async function prepareEnvironment(
+  settings: ResolvedLocalSettings,
+  capabilities: ProviderCapabilities,
+  cgroups: SandboxCgroups | undefined,
+): Promise<LocalEnvironment> {
+  const runAsUid = isRoot() ? settings.sandboxUid : undefined;
+  const store = await prepareStateDirectory(settings, runAsUid);
+  const report = await detectIsolation(settings);
+  const packaged = packagedSupervisorPath();
+  if (report.selected !== "supervisor" || packaged === undefined) {
+    throw new ProviderUnavailableError(
+      `local sandboxes cannot start: ${report.problem ?? "the sandbox supervisor does not work here"}`,
+      { providerId: settings.providerId, isRetryable: false },
+    );
+  }
   return {
     settings,
     capabilities,
     store,
-    tools,
-    skeleton,
-    nodeBinary: tools === undefined ? undefined : prepareNodeBinary(settings.stateDirectory, runAsUid),
-    nodeDirectory: dirname(process.execPath),
+    skeleton: ensureRootSkeleton(settings.stateDirectory),
+    supervisorBinary: installedCopy(settings.stateDirectory, packaged, "sandport-supervisor"),
+    // Named by version and size rather than a digest: hashing ~100 MB at every start is too slow.
+    nodeBinary: installedCopy(
+      settings.stateDirectory,
+      process.execPath,
+      "node",
+      `${process.version}-${statSync(process.execPath).size}`,
+    ),
     runAsUid,
-    taskset: findExecutable("taskset"),
+    cgroups,
   };
 }

@@ -1,4 +1,4 @@
-/** The local provider: sandboxes on this machine, each command in fresh Linux namespaces. */
+/** The local provider: sandboxes on this machine, each with its own supervisor in fresh Linux namespaces. */
 import { availableParallelism } from "node:os";
 import {
   AbortedError,
@@ -18,21 +18,23 @@ import {
   toSandportError,
   vendorIdFor,
 } from "@sandport/core";
-import { unshareFstab } from "./command-launch.ts";
 import { findRuntimes } from "./isolation-detect.ts";
-import { type LocalEnvironment, prepareEnvironment } from "./local-environment.ts";
-import { LocalSandbox } from "./local-sandbox.ts";
+import { prepareEnvironment, prepareUnisolatedEnvironment, type SandboxCgroups } from "./local-environment.ts";
+import { LocalSandbox, type SandboxBackend } from "./local-sandbox.ts";
 import {
   type LocalProviderSettings,
   localSettingsSchema,
   type ResolvedLocalSettings,
   resolveLocalSettings,
 } from "./local-settings.ts";
-import { newVendorId, type SandboxRecord, sandboxPaths } from "./sandbox-store.ts";
+import { createSandboxCgroup, detectCgroupSupport, openSandboxCgroup } from "./sandbox-cgroup.ts";
+import { SandboxRuntimes } from "./sandbox-runtimes.ts";
+import { newVendorId, type SandboxRecord } from "./sandbox-store.ts";
 
 export type { LocalProviderSettings } from "./local-settings.ts";
 
-function localCapabilities(settings: ResolvedLocalSettings): ProviderCapabilities {
+function localCapabilities(settings: ResolvedLocalSettings, cgroups: SandboxCgroups | undefined): ProviderCapabilities {
+  const isolated = settings.isolation !== "none";
   const runtimes = findRuntimes();
   return {
     runtimes: [
@@ -50,13 +52,13 @@ function localCapabilities(settings: ResolvedLocalSettings): ProviderCapabilitie
       // The workspace is a host directory: there is no per-sandbox disk quota to honour diskMb.
       maxDiskMb: 0,
       gpuTypes: [],
-      scope: "process",
+      scope: isolated && cgroups !== undefined ? "sandbox" : "process",
     },
     network: { modes: settings.allowNetwork ? ["none", "open"] : ["none"], allowlist: [] },
     features: {
       filesystem: true,
       streaming: true,
-      background: false,
+      background: isolated,
       separateStderr: true,
       stdin: true,
       images: false,
@@ -79,24 +81,50 @@ export class LocalProvider implements SandboxProvider {
   readonly providerId: string;
   readonly capabilities: ProviderCapabilities;
   readonly #settings: ResolvedLocalSettings;
-  #environment: Promise<LocalEnvironment> | undefined;
+  readonly #cgroups: SandboxCgroups | undefined;
+  #backend: Promise<SandboxBackend> | undefined;
 
   constructor(settings: LocalProviderSettings = {}) {
     this.#settings = resolveLocalSettings(settings);
     this.providerId = this.#settings.providerId;
-    this.capabilities = localCapabilities(this.#settings);
+    this.#cgroups = this.#settings.isolation === "none" ? undefined : sandboxCgroups(this.#settings);
+    this.capabilities = localCapabilities(this.#settings, this.#cgroups);
   }
 
-  /** Prepared at first use, so constructing a provider never touches the machine. */
-  #prepare(): Promise<LocalEnvironment> {
-    this.#environment ??= prepareEnvironment(this.#settings, this.capabilities).catch((error: unknown) => {
-      this.#environment = undefined;
+  /** Prepared at first use, so constructing a provider never starts anything on the machine. */
+  #prepare(): Promise<SandboxBackend> {
+    this.#backend ??= this.#prepareBackend().catch((error: unknown) => {
+      this.#backend = undefined;
       throw toSandportError(error, this.providerId);
     });
-    return this.#environment;
+    return this.#backend;
   }
 
-  async create(request: CreateSandboxRequest, options?: CallOptions): Promise<LocalSandbox> {
+  async #prepareBackend(): Promise<SandboxBackend> {
+    if (this.#settings.isolation === "none") {
+      return { kind: "unisolated", environment: await prepareUnisolatedEnvironment(this.#settings, this.capabilities) };
+    }
+    const environment = await prepareEnvironment(this.#settings, this.capabilities, this.#cgroups);
+    return { kind: "supervised", environment, runtimes: new SandboxRuntimes(environment) };
+  }
+
+  /** Stops every sandbox supervisor this instance started (their processes die; files stay). */
+  async dispose(): Promise<void> {
+    const backend = await this.#backend?.catch(() => undefined);
+    if (backend?.kind === "supervised") await backend.runtimes.stopAll();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
+  create(request: CreateSandboxRequest, options?: CallOptions): Promise<LocalSandbox> {
+    return this.#create(request, options).catch((error: unknown) => {
+      throw toSandportError(error, this.providerId);
+    });
+  }
+
+  async #create(request: CreateSandboxRequest, options?: CallOptions): Promise<LocalSandbox> {
     const parsed = parseCreateSandboxRequest(request);
     const ownOptions = parsed.providerOptions?.[this.providerId];
     if (ownOptions !== undefined && Object.keys(ownOptions).length > 0) {
@@ -106,7 +134,8 @@ export class LocalProvider implements SandboxProvider {
     }
     assertRequestSupported(this.providerId, this.capabilities, parsed);
     throwIfAborted(options?.signal, this.providerId);
-    const environment = await this.#prepare();
+    const backend = await this.#prepare();
+    const { environment } = backend;
     const record: SandboxRecord = {
       vendorId: newVendorId(),
       createdAt: Date.now(),
@@ -117,24 +146,17 @@ export class LocalProvider implements SandboxProvider {
       memoryMb: parsed.resources?.memoryMb ?? this.#settings.memoryMb,
       ...(parsed.resources?.cpu === undefined ? {} : { cpu: parsed.resources.cpu }),
     };
-    const paths = sandboxPaths(this.#settings.stateDirectory, record.vendorId);
-    const fstab =
-      environment.tools?.kind === "unshare" && environment.skeleton !== undefined
-        ? unshareFstab({
-            skeleton: environment.skeleton,
-            rootMountPoint: paths.rootMountPoint,
-            workspace: paths.workspace,
-            nodeBinary: environment.nodeBinary,
-            tmpSizeMb: this.#settings.tmpSizeMb,
-          })
-        : undefined;
+    const owner = backend.kind === "supervised" ? backend.environment.runAsUid : undefined;
     try {
-      await environment.store.create(record, fstab, environment.runAsUid);
+      await environment.store.create(record, owner);
+      // The supervisor starts now, so a sandbox that cannot be built fails here and the first exec is warm.
+      if (backend.kind === "supervised") await backend.runtimes.connectionFor(record);
     } catch (error) {
+      if (backend.kind === "supervised") await backend.runtimes.stop(record.vendorId);
       await environment.store.remove(record.vendorId);
       throw toSandportError(error, this.providerId);
     }
-    const sandbox = new LocalSandbox(environment, record);
+    const sandbox = new LocalSandbox(backend, record);
     if (options?.signal?.aborted) {
       // The caller gave up while we were creating: nothing must be left behind.
       await sandbox.destroy();
@@ -149,20 +171,26 @@ export class LocalProvider implements SandboxProvider {
     return sandbox;
   }
 
-  async connect(sandboxId: string, options?: CallOptions): Promise<LocalSandbox> {
+  connect(sandboxId: string, options?: CallOptions): Promise<LocalSandbox> {
+    return this.#connect(sandboxId, options).catch((error: unknown) => {
+      throw toSandportError(error, this.providerId);
+    });
+  }
+
+  async #connect(sandboxId: string, options?: CallOptions): Promise<LocalSandbox> {
     const vendorId = vendorIdFor(this.providerId, sandboxId);
     throwIfAborted(options?.signal, this.providerId);
-    const environment = await this.#prepare();
-    const record = await environment.store.read(vendorId);
+    const backend = await this.#prepare();
+    const record = await backend.environment.store.read(vendorId);
     if (record === undefined || (record.expiresAt !== undefined && record.expiresAt <= Date.now())) {
       throw new NotFoundError(`sandbox ${sandboxId} does not exist`, { providerId: this.providerId });
     }
-    return new LocalSandbox(environment, record);
+    return new LocalSandbox(backend, record);
   }
 
   async *list(filter?: ListFilter, options?: CallOptions): AsyncIterable<SandboxInfo> {
     throwIfAborted(options?.signal, this.providerId);
-    const environment = await this.#prepare();
+    const { environment } = await this.#prepare();
     for await (const record of environment.store.records()) {
       const labels = filter?.labels ?? {};
       if (Object.entries(labels).every(([key, value]) => record.labels[key] === value)) {
@@ -176,6 +204,24 @@ export class LocalProvider implements SandboxProvider {
   }
 }
 
+/** Per-sandbox cgroups where this host gives us them (as root), else undefined (rlimits per process). */
+function sandboxCgroups(settings: ResolvedLocalSettings): SandboxCgroups | undefined {
+  const support = detectCgroupSupport();
+  if (support.version === undefined) return undefined;
+  return {
+    async create(record) {
+      // A sandbox whose supervisor is restarted (after a crash, or in a new host process) reuses its id.
+      await openSandboxCgroup(support, record.vendorId).remove();
+      return createSandboxCgroup(support, record.vendorId, {
+        memoryBytes: record.memoryMb * 1024 * 1024,
+        processes: settings.processes,
+        ...(record.cpu === undefined ? {} : { cpu: record.cpu }),
+      });
+    },
+    remove: (vendorId) => openSandboxCgroup(support, vendorId).remove(),
+  };
+}
+
 /** Creates a local provider. Constructing it does nothing on the machine; the first `create` does. */
 export function createLocalProvider(settings: LocalProviderSettings = {}): LocalProvider {
   return new LocalProvider(settings);
@@ -185,7 +231,7 @@ export function createLocalProvider(settings: LocalProviderSettings = {}): Local
 export const localProviderFactory = defineProviderFactory({
   type: "local",
   description:
-    "Sandboxes on this machine: each command in fresh Linux namespaces (bubblewrap or util-linux unshare).",
+    "Sandboxes on this machine: a supervisor per sandbox in fresh Linux namespaces, with seccomp and cgroup limits.",
   settingsSchema: localSettingsSchema,
   create: (settings, context) => createLocalProvider({ ...settings, providerId: context.providerId }),
 });

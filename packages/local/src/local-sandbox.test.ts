@@ -42,16 +42,26 @@ describe("local sandbox", () => {
     expect(await codeOf(sandbox.readFile("hard.txt"))).toBe("invalid_request");
     expect(await codeOf(sandbox.writeFile("link.txt", "x"))).toBe("invalid_request");
     expect(await codeOf(sandbox.writeFile("dir-link/new.txt", "x"))).toBe("invalid_request");
-    expect(await codeOf(sandbox.readFile("../../sandbox.json"))).toBe("invalid_request");
+    // Paths resolve inside the sandbox's own filesystem: the host's state directory is not there.
+    expect(await codeOf(sandbox.readFile("../../sandbox.json"))).toBe("not_found");
     expect(await codeOf(sandbox.writeFile("/etc/passwd", "x"))).toBe("invalid_request");
     expect(readdirSync(outside)).toEqual(["secret.txt"]);
   });
 
-  it("follows a symlink that stays inside the workspace", async () => {
+  it("refuses a path through a symlink even when it stays inside the workspace", async () => {
     await using sandbox = await provider.create({});
     await sandbox.writeFile("data/real.txt", "inside");
     symlinkSync("data", join(workspaceOf(sandbox.id), "alias"));
-    expect(new TextDecoder().decode(await sandbox.readFile("alias/real.txt"))).toBe("inside");
+    expect(await codeOf(sandbox.readFile("alias/real.txt"))).toBe("invalid_request");
+    expect(new TextDecoder().decode(await sandbox.readFile("data/real.txt"))).toBe("inside");
+  });
+
+  it("reads and writes absolute paths anywhere the sandbox can write, kept across commands", async () => {
+    await using sandbox = await provider.create({});
+    await sandbox.writeFile("/tmp/notes/a.txt", "in tmp");
+    expect((await sandbox.exec(["cat", "/tmp/notes/a.txt"])).stdout).toBe("in tmp");
+    await sandbox.exec({ shell: "echo from-command > /tmp/b.txt" });
+    expect(new TextDecoder().decode(await sandbox.readFile("/tmp/b.txt"))).toBe("from-command\n");
   });
 
   it("keeps sandboxes across provider instances (a restarted process can connect)", async () => {
@@ -125,7 +135,7 @@ describe("local provider factory", () => {
   it("validates settings strictly and passes the instance name", () => {
     expect(localProviderFactory.settingsSchema.safeParse({ isolation: "chroot" }).success).toBe(false);
     expect(localProviderFactory.settingsSchema.safeParse({ bogus: 1 }).success).toBe(false);
-    const provider = localProviderFactory.create({ isolation: "unshare" }, { providerId: "box" });
+    const provider = localProviderFactory.create({ isolation: "supervisor" }, { providerId: "box" });
     expect(provider.providerId).toBe("box");
     expect(provider.capabilities.isolation).toBe("namespace");
   });

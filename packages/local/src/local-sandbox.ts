@@ -1,6 +1,9 @@
-/** One local sandbox: a workspace directory; every command runs in fresh namespaces around it. */
-import { stat } from "node:fs/promises";
-import { join, posix } from "node:path";
+/**
+ * One local sandbox: a workspace and a long-lived supervisor that runs every command and file
+ * call inside the sandbox's namespaces as its uid. With `isolation: "none"` (development only)
+ * commands run unisolated on the host instead.
+ */
+import { posix } from "node:path";
 import {
   type CallOptions,
   type Command,
@@ -13,15 +16,20 @@ import {
   parseExecOptions,
   type RunCodeOptions,
   type Sandbox,
-  SandboxFailedError,
+  type SandboxProcess,
+  type SpawnOptions,
   throwIfAborted,
+  toSandportError,
+  UnsupportedCapabilityError,
   workspaceMountPath,
-  workspaceRelativePath,
 } from "@sandport/core";
-import { buildLaunch, missingDirectoryMarker } from "./command-launch.ts";
-import type { LocalEnvironment } from "./local-environment.ts";
-import { runProcess } from "./run-process.ts";
+import type { LocalEnvironment, UnisolatedEnvironment } from "./local-environment.ts";
+import type { SandboxRuntimes } from "./sandbox-runtimes.ts";
 import { type SandboxRecord, sandboxPaths } from "./sandbox-store.ts";
+import { type ProcessRequest, runToCompletion, spawnProcess } from "./supervised-process.ts";
+import type { SupervisorConnection } from "./supervisor-connection.ts";
+import { fileError } from "./supervisor-errors.ts";
+import { runUnisolated } from "./unisolated-exec.ts";
 import { readWorkspaceFile, writeWorkspaceFile } from "./workspace-files.ts";
 
 const sandboxPath = "/sandport/bin:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
@@ -29,179 +37,187 @@ const sandboxPath = "/sandport/bin:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:
 // Code travels as one argv entry; Linux caps a single argument at 128 KiB.
 const maxCodeBytes = 128 * 1024 - 1;
 
+/** Largest file `readFile` returns, so a huge or sparse file cannot exhaust the host's memory. */
+export const maxReadFileBytes = 256 * 1024 * 1024;
+
+/** How the sandbox runs things: through its supervisor, or (isolation "none") on the host. */
+export type SandboxBackend =
+  | { kind: "supervised"; environment: LocalEnvironment; runtimes: SandboxRuntimes }
+  | { kind: "unisolated"; environment: UnisolatedEnvironment };
+
 /** A sandbox of the local provider. */
 export class LocalSandbox implements Sandbox {
   readonly id: string;
-  readonly #environment: LocalEnvironment;
+  readonly #backend: SandboxBackend;
   readonly #record: SandboxRecord;
+  readonly #providerId: string;
   readonly #running = new Set<() => void>();
   #destroyed = false;
 
-  constructor(environment: LocalEnvironment, record: SandboxRecord) {
-    this.#environment = environment;
+  constructor(backend: SandboxBackend, record: SandboxRecord) {
+    this.#backend = backend;
     this.#record = record;
-    this.id = `${environment.settings.providerId}:${record.vendorId}`;
+    this.#providerId = backend.environment.settings.providerId;
+    this.id = `${this.#providerId}:${record.vendorId}`;
   }
 
-  get #paths() {
-    return sandboxPaths(this.#environment.settings.stateDirectory, this.#record.vendorId);
+  /** Every error leaves with this provider's id, whichever shared check raised it. */
+  #attributed<T>(call: Promise<T>): Promise<T> {
+    return call.catch((error: unknown) => {
+      throw toSandportError(error, this.#providerId);
+    });
   }
 
   async #assertAlive(): Promise<void> {
     const expired = this.#record.expiresAt !== undefined && Date.now() >= this.#record.expiresAt;
     if (expired && !this.#destroyed) await this.destroy();
-    if (this.#destroyed || !(await this.#environment.store.exists(this.#record.vendorId))) {
+    if (this.#destroyed || !(await this.#backend.environment.store.exists(this.#record.vendorId))) {
       throw new NotFoundError(`sandbox ${this.id} does not exist (destroyed or expired)`, {
-        providerId: this.#environment.settings.providerId,
+        providerId: this.#providerId,
       });
     }
   }
 
-  /** Resolves the working directory; paths in the workspace must exist on the host side. */
-  async #resolveCwd(cwd: string | undefined): Promise<string> {
-    if (cwd === undefined) return workspaceMountPath;
-    const absolute = posix.normalize(posix.isAbsolute(cwd) ? cwd : posix.join(workspaceMountPath, cwd));
-    if (absolute === workspaceMountPath) return absolute;
-    if (absolute.startsWith(`${workspaceMountPath}/`)) {
-      const relative = workspaceRelativePath(absolute);
-      const stats = await stat(join(this.#paths.workspace, relative)).catch(() => undefined);
-      if (!stats?.isDirectory())
-        throw new InvalidRequestError(`cwd "${cwd}" is not a directory in the sandbox`);
-    }
-    return absolute;
+  async #connection(): Promise<SupervisorConnection> {
+    if (this.#backend.kind !== "supervised") throw new Error("unreachable: no supervisor without isolation");
+    return this.#backend.runtimes.connectionFor(this.#record);
   }
 
-  async exec(command: Command, options?: ExecOptions): Promise<ExecResult> {
+  /** Calls after destroy (or a destroy racing the call) report the sandbox as gone. */
+  #gone(error: unknown): unknown {
+    return this.#destroyed
+      ? new NotFoundError(`sandbox ${this.id} was destroyed`, { cause: error, providerId: this.#providerId })
+      : error;
+  }
+
+  #processRequest(command: Command, options: ExecOptions): ProcessRequest {
     const argv = parseCommand(command);
-    const checked = parseExecOptions(options);
-    throwIfAborted(checked.signal, this.#environment.settings.providerId);
-    await this.#assertAlive();
-    const cwd = await this.#resolveCwd(checked.cwd);
-    const settings = this.#environment.settings;
-    const env: Record<string, string> = {
-      PATH: sandboxPath,
-      HOME: workspaceMountPath,
-      TMPDIR: "/tmp",
-      LANG: "C.UTF-8",
-      ...this.#record.env,
-      ...checked.env,
+    const cwd =
+      options.cwd === undefined
+        ? workspaceMountPath
+        : posix.normalize(posix.isAbsolute(options.cwd) ? options.cwd : posix.join(workspaceMountPath, options.cwd));
+    return {
+      argv: Array.isArray(argv) ? [...argv] : ["/bin/sh", "-c", (argv as { shell: string }).shell],
+      // The request's env reaches only the command's own execve, inside the sandbox.
+      env: {
+        PATH: sandboxPath,
+        HOME: workspaceMountPath,
+        TMPDIR: "/tmp",
+        LANG: "C.UTF-8",
+        ...this.#record.env,
+        ...options.env,
+      },
+      cwd,
+      providerId: this.#providerId,
     };
-    const commandArgv = Array.isArray(argv)
-      ? [...argv]
-      : ["/bin/sh", "-c", (argv as { shell: string }).shell];
-    const host = this.#hostCommand(commandArgv, cwd, env);
-    const outcome = await runProcess({
-      file: host.file,
-      args: host.args,
-      env: host.env,
-      cwd: host.cwd,
-      stdin: checked.stdin,
-      timeoutMs: checked.timeoutMs,
-      signal: checked.signal,
-      maxOutputBytes: checked.maxOutputBytes,
-      onStdout: checked.onStdout,
-      onStderr: checked.onStderr,
-      readyPipe: host.isolated,
-      processGroup: !host.isolated,
-      track: (kill) => {
+  }
+
+  exec(command: Command, options?: ExecOptions): Promise<ExecResult> {
+    return this.#attributed(this.#exec(command, options));
+  }
+
+  async #exec(command: Command, options?: ExecOptions): Promise<ExecResult> {
+    const checked = parseExecOptions(options);
+    const request = this.#processRequest(command, checked);
+    throwIfAborted(checked.signal, this.#providerId);
+    await this.#assertAlive();
+    if (this.#backend.kind === "unisolated") {
+      return runUnisolated(this.#backend.environment, this.#record, request, checked, (kill) => {
         this.#running.add(kill);
         return () => this.#running.delete(kill);
-      },
-      providerId: settings.providerId,
-    });
-    if (host.isolated && outcome.ready === "" && !outcome.result.timedOut) {
-      if (this.#destroyed) throw new NotFoundError(`sandbox ${this.id} was destroyed while the command ran`);
-      const detail = outcome.result.stderr.trim().split("\n")[0] ?? "";
-      throw new SandboxFailedError(`sandbox setup failed${detail === "" ? "" : `: ${detail}`}`, {
-        providerId: settings.providerId,
       });
     }
-    if (outcome.ready === missingDirectoryMarker) {
-      throw new InvalidRequestError(`cwd "${cwd}" is not a directory in the sandbox`);
+    try {
+      return await runToCompletion(await this.#connection(), request, checked);
+    } catch (error) {
+      throw this.#gone(error);
     }
-    return outcome.result;
   }
 
-  /** The host command line: namespaces around the command, or (isolation "none") the command itself. */
-  #hostCommand(commandArgv: string[], cwd: string, env: Record<string, string>) {
-    const environment = this.#environment;
-    const { settings, tools, skeleton } = environment;
-    if (tools === undefined || skeleton === undefined) {
-      return {
-        isolated: false,
-        file: commandArgv[0] as string,
-        args: commandArgv.slice(1),
-        env: {
-          ...env,
-          PATH: `${environment.nodeDirectory}:${process.env.PATH ?? ""}`,
-          HOME: this.#paths.workspace,
-        },
-        cwd: cwd.replace(workspaceMountPath, this.#paths.workspace),
-      };
-    }
-    // Whole vCPUs are enforced by pinning the command to that many cores.
-    const cpuList =
-      this.#record.cpu === undefined || environment.taskset === undefined
-        ? []
-        : [environment.taskset, "--cpu-list", `0-${Math.ceil(this.#record.cpu) - 1}`];
-    const launch = buildLaunch({
-      tools,
-      mounts: {
-        skeleton,
-        rootMountPoint: this.#paths.rootMountPoint,
-        workspace: this.#paths.workspace,
-        nodeBinary: environment.nodeBinary,
-        tmpSizeMb: settings.tmpSizeMb,
-      },
-      limits: {
-        processes: settings.processes,
-        memoryMb: this.#record.memoryMb,
-        fileSizeMb: settings.fileSizeMb,
-        openFiles: settings.openFiles,
-        cpuSeconds: settings.cpuSeconds,
-      },
-      network: this.#record.network,
-      runAsUid: environment.runAsUid,
-      cwd,
-      fstabPath: this.#paths.fstab,
-      command: [...cpuList, ...commandArgv],
-    });
-    return { isolated: true, file: launch.file, args: launch.args, env, cwd: undefined };
+  spawn(command: Command, options?: SpawnOptions): Promise<SandboxProcess> {
+    return this.#attributed(this.#spawn(command, options));
   }
 
-  async runCode(code: string, options: RunCodeOptions): Promise<ExecResult> {
+  async #spawn(command: Command, options?: SpawnOptions): Promise<SandboxProcess> {
+    const checked = parseExecOptions(options);
+    const request = this.#processRequest(command, checked);
+    throwIfAborted(checked.signal, this.#providerId);
+    if (this.#backend.kind !== "supervised") {
+      throw new UnsupportedCapabilityError('spawn needs an isolated sandbox (isolation is "none")', {
+        providerId: this.#providerId,
+      });
+    }
+    await this.#assertAlive();
+    try {
+      return await spawnProcess(await this.#connection(), request, checked);
+    } catch (error) {
+      throw this.#gone(error);
+    }
+  }
+
+  runCode(code: string, options: RunCodeOptions): Promise<ExecResult> {
+    return this.#attributed(this.#runCode(code, options));
+  }
+
+  async #runCode(code: string, options: RunCodeOptions): Promise<ExecResult> {
     if (typeof code !== "string") throw new InvalidRequestError("code: must be a string");
     if (Buffer.byteLength(code) > maxCodeBytes) {
-      throw new InvalidRequestError(
-        `code: larger than ${maxCodeBytes} bytes; write it to a file and exec it`,
-      );
+      throw new InvalidRequestError(`code: larger than ${maxCodeBytes} bytes; write it to a file and exec it`);
     }
     const { language, ...execOptions } = options;
-    if (!this.#environment.capabilities.runtimes.includes(language)) {
+    if (!this.#backend.environment.capabilities.runtimes.includes(language)) {
       throw new InvalidRequestError(`language "${language}" is not available in this sandbox`);
     }
-    return this.exec(codeCommand(language, code), execOptions);
+    return this.#exec(codeCommand(language, code), execOptions);
   }
 
-  async readFile(path: string, options?: CallOptions): Promise<Uint8Array> {
+  readFile(path: string, options?: CallOptions): Promise<Uint8Array> {
+    return this.#attributed(this.#readFile(path, options));
+  }
+
+  async #readFile(path: string, options?: CallOptions): Promise<Uint8Array> {
     throwIfAborted(options?.signal);
+    if (typeof path !== "string" || path === "") throw new InvalidRequestError("path: must be a non-empty string");
     await this.#assertAlive();
-    return readWorkspaceFile(this.#paths.workspace, path);
+    if (this.#backend.kind === "unisolated") {
+      return readWorkspaceFile(sandboxPaths(this.#backend.environment.settings.stateDirectory, this.#record.vendorId).workspace, path);
+    }
+    try {
+      return new Uint8Array(await (await this.#connection()).readFile(path, maxReadFileBytes));
+    } catch (error) {
+      throw this.#gone(fileError(error, path, this.#providerId));
+    }
   }
 
-  async writeFile(path: string, data: Uint8Array | string, options?: CallOptions): Promise<void> {
+  writeFile(path: string, data: Uint8Array | string, options?: CallOptions): Promise<void> {
+    return this.#attributed(this.#writeFile(path, data, options));
+  }
+
+  async #writeFile(path: string, data: Uint8Array | string, options?: CallOptions): Promise<void> {
     throwIfAborted(options?.signal);
+    if (typeof path !== "string" || path === "") throw new InvalidRequestError("path: must be a non-empty string");
     if (typeof data !== "string" && !(data instanceof Uint8Array)) {
       throw new InvalidRequestError("data: must be a string or a Uint8Array");
     }
     await this.#assertAlive();
-    await writeWorkspaceFile(this.#paths.workspace, path, data, this.#environment.runAsUid);
+    if (this.#backend.kind === "unisolated") {
+      const { workspace } = sandboxPaths(this.#backend.environment.settings.stateDirectory, this.#record.vendorId);
+      await writeWorkspaceFile(workspace, path, data, undefined);
+      return;
+    }
+    try {
+      const bytes = typeof data === "string" ? Buffer.from(data) : data;
+      await (await this.#connection()).writeFile(path, bytes);
+    } catch (error) {
+      throw this.#gone(fileError(error, path, this.#providerId));
+    }
   }
 
   async destroy(_options?: CallOptions): Promise<void> {
     this.#destroyed = true;
     for (const kill of this.#running) kill();
-    await this.#environment.store.remove(this.#record.vendorId);
+    if (this.#backend.kind === "supervised") await this.#backend.runtimes.stop(this.#record.vendorId);
+    await this.#backend.environment.store.remove(this.#record.vendorId);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -3,8 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 
-/** The isolation tool to use. `auto` prefers bubblewrap and falls back to util-linux `unshare`. */
-export type IsolationChoice = "auto" | "bubblewrap" | "unshare" | "none";
+/**
+ * How sandboxes are isolated. `auto` and `supervisor` both use the packaged sandbox supervisor
+ * (namespaces, seccomp, cgroups where available); `none` runs commands unisolated.
+ */
+export type IsolationChoice = "auto" | "supervisor" | "none";
 
 /** Settings of {@link createLocalProvider}. All optional. */
 export interface LocalProviderSettings {
@@ -21,13 +24,16 @@ export interface LocalProviderSettings {
   stateDirectory?: string;
   /** When running as root, the unprivileged uid (and gid) sandboxes run as. Default 65534 (nobody). */
   sandboxUid?: number;
-  /** Default memory (data segment) limit per process, MiB. Default 1024 (V8 reserves ~600 MiB up front). */
+  /**
+   * Default memory limit, MiB: for the whole sandbox where it has a cgroup (including /tmp and shared
+   * memory), else per process (data segment). Default 1024.
+   */
   memoryMb?: number;
   /** Maximum memory a request may ask for, MiB. Default 8192. */
   maxMemoryMb?: number;
-  /** Maximum processes per command. Default 256. */
+  /** Maximum processes per sandbox (per process, as RLIMIT_NPROC, where there is no cgroup). Default 256. */
   processes?: number;
-  /** Size of each command's private `/tmp`, MiB. Default 64. */
+  /** Size of the sandbox's `/tmp` (and `/dev/shm`), MiB; counted in its memory where it has a cgroup. Default 64. */
   tmpSizeMb?: number;
   /** Largest file a command may write, MiB. Default 1024. */
   fileSizeMb?: number;
@@ -39,7 +45,7 @@ export interface LocalProviderSettings {
 
 /** Strict schema of the settings as they appear in `sandport.json` (without `type`). */
 export const localSettingsSchema = z.strictObject({
-  isolation: z.enum(["auto", "bubblewrap", "unshare", "none"]).optional(),
+  isolation: z.enum(["auto", "supervisor", "none"]).optional(),
   allowNetwork: z.boolean().optional(),
   stateDirectory: z.string().min(1).optional(),
   sandboxUid: z.number().int().positive().optional(),

@@ -24,7 +24,6 @@ export function sandboxPaths(stateDirectory: string, vendorId: string) {
     directory,
     workspace: join(directory, "workspace"),
     rootMountPoint: join(directory, "root"),
-    fstab: join(directory, "fstab"),
     record: join(directory, "sandbox.json"),
   };
 }
@@ -67,13 +66,12 @@ export class SandboxStore {
   }
 
   /** Creates the directories and files of a new sandbox. `owner` (root only) owns the workspace. */
-  async create(record: SandboxRecord, fstab: string | undefined, owner: number | undefined): Promise<void> {
+  async create(record: SandboxRecord, owner: number | undefined): Promise<void> {
     const paths = sandboxPaths(this.#stateDirectory, record.vendorId);
     await mkdir(paths.directory, { recursive: true, mode: 0o711 });
     await mkdir(paths.workspace, { mode: 0o700 });
     await mkdir(paths.rootMountPoint, { mode: 0o755 });
     if (owner !== undefined) await chown(paths.workspace, owner, owner);
-    if (fstab !== undefined) await writeFile(paths.fstab, fstab, { mode: 0o644 });
     // The record holds the sandbox's env, which may carry secrets: owner-only.
     await writeFile(paths.record, JSON.stringify(record), { mode: 0o600 });
   }

@@ -1,0 +1,70 @@
+/* Parsing the CONFIG frame. */
+#include "sandbox-config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int parse_number(const char *text, uint64_t *value)
+{
+	char *end = NULL;
+	unsigned long long parsed = strtoull(text, &end, 10);
+	if (end == text || *end != '\0')
+		return -1;
+	*value = parsed;
+	return 0;
+}
+
+int parse_sandbox_config(const uint8_t *payload, uint32_t length, struct sandbox_config *config)
+{
+	memset(config, 0, sizeof *config);
+	/* The payload lives in the receive buffer until the next receive; setup copies nothing later. */
+	if (length == 0 || payload[length - 1] != '\0')
+		return -1;
+	const char *cursor = (const char *)payload;
+	const char *end = (const char *)payload + length;
+	while (cursor < end) {
+		const char *key = cursor;
+		cursor += strlen(cursor) + 1;
+		if (cursor >= end)
+			return -1;
+		const char *value = cursor;
+		cursor += strlen(cursor) + 1;
+		uint64_t number = 0;
+		if (strcmp(key, "root") == 0)
+			config->root = value;
+		else if (strcmp(key, "skeleton") == 0)
+			config->skeleton = value;
+		else if (strcmp(key, "workspace") == 0)
+			config->workspace = value;
+		else if (strcmp(key, "node") == 0)
+			config->node = value;
+		else if (strcmp(key, "system") == 0) {
+			if (config->system_directory_count == MAX_SYSTEM_DIRECTORIES)
+				return -1;
+			config->system_directories[config->system_directory_count++] = value;
+		} else if (parse_number(value, &number) != 0)
+			return -1;
+		else if (strcmp(key, "tmp-bytes") == 0)
+			config->tmp_bytes = number;
+		else if (strcmp(key, "network") == 0)
+			config->keep_network = number != 0;
+		else if (strcmp(key, "processes") == 0)
+			config->processes = number;
+		else if (strcmp(key, "data-bytes") == 0)
+			config->data_bytes = number;
+		else if (strcmp(key, "file-bytes") == 0)
+			config->file_bytes = number;
+		else if (strcmp(key, "open-files") == 0)
+			config->open_files = number;
+		else if (strcmp(key, "cpu-seconds") == 0)
+			config->cpu_seconds = number;
+		else if (strcmp(key, "cpus") == 0)
+			config->cpus = (unsigned)number;
+		else
+			return -1;
+	}
+	if (config->root == NULL || config->skeleton == NULL || config->workspace == NULL || config->root[0] != '/' ||
+		config->skeleton[0] != '/' || config->workspace[0] != '/')
+		return -1;
+	return 0;
+}
