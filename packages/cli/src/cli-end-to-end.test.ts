@@ -211,7 +211,7 @@ describe("sandport (end to end, from source)", processTestTimeout, () => {
 
   it("reports a working local backend with doctor", async () => {
     const { exitCode, stdout } = await sandport(["doctor"]);
-    expect(stdout).toMatch(/^selected: {3}(bubblewrap|unshare) /m);
+    expect(stdout).toMatch(/^selected: {3}supervisor /m);
     expect(stdout).toMatch(/^running as: /m);
     expect(exitCode).toBe(0);
     const json = await sandport(["doctor", "--json"]);

@@ -82,6 +82,22 @@ export async function runInSandbox(options: SandboxSessionOptions): Promise<numb
   }
 }
 
+/** Past the command's own timeout, how long a one-shot sandbox may outlive a CLI that was killed. */
+const oneShotGraceMs = 60_000;
+/** The lifetime of a one-shot sandbox whose command has no timeout. */
+const oneShotDefaultTtlMs = 60 * 60_000;
+
+/**
+ * The create request with a lifetime, where the provider takes one: a CLI killed outright
+ * (SIGKILL) never destroys its sandbox, and the ttl lets the provider reap it later.
+ */
+function oneShotRequest(options: SandboxSessionOptions): CreateSandboxRequest {
+  const { limits } = options.provider.capabilities;
+  if (options.request.ttlMs !== undefined || limits.maxTtlMs === 0) return options.request;
+  const wanted = options.timeoutMs === undefined ? oneShotDefaultTtlMs : options.timeoutMs + oneShotGraceMs;
+  return { ...options.request, ttlMs: Math.min(wanted, limits.maxTtlMs ?? wanted) };
+}
+
 async function createWithProgress(options: SandboxSessionOptions, signal: AbortSignal): Promise<Sandbox> {
   const { provider, environment } = options;
   const startedAt = performance.now();
@@ -92,7 +108,7 @@ async function createWithProgress(options: SandboxSessionOptions, signal: AbortS
   );
   let sandbox: Sandbox;
   try {
-    sandbox = await createSandbox(provider, options.request, { signal });
+    sandbox = await createSandbox(provider, oneShotRequest(options), { signal });
   } finally {
     // Stopped before anything else is written, so no output ever lands on the spinner's line.
     progress.stop();

@@ -1,5 +1,6 @@
 /** Finds out whether the local backend can isolate sandboxes on this machine, and why not when it can't. */
 import { type LocalProviderSettings, resolveLocalSettings } from "./local-settings.ts";
+import { detectCgroupSupport } from "./sandbox-cgroup.ts";
 import { installedCopy, packagedSupervisorPath, probeSupervisor } from "./supervisor-binary.ts";
 import { findExecutable, isRoot } from "./system-tools.ts";
 
@@ -23,6 +24,8 @@ export interface IsolationReport {
   sandboxUid: number;
   /** Interpreters found for each runtime (paths as seen inside the sandbox). */
   runtimes: { shell?: string; python?: string; javascript?: string };
+  /** Whether memory, process and CPU limits hold per sandbox (a cgroup) or only per process (rlimits). */
+  limits: { scope: "sandbox" | "process"; cgroupVersion?: 1 | 2; reason?: string; fix?: string };
   /** Why no isolation is available and how to fix it. */
   problem?: string;
 }
@@ -71,12 +74,21 @@ export async function detectIsolation(settings: LocalProviderSettings = {}): Pro
     selected === undefined
       ? `no usable namespace isolation (${tools.map((tool) => `${tool.name}: ${tool.reason ?? "not usable"}`).join("; ")}). ${fixHint}`
       : undefined;
+  const cgroups = detectCgroupSupport();
+  const limits: IsolationReport["limits"] =
+    selected === "supervisor" && cgroups.version !== undefined
+      ? { scope: "sandbox", cgroupVersion: cgroups.version }
+      : {
+          scope: "process",
+          ...(cgroups.version === undefined ? { reason: cgroups.reason, fix: cgroups.fix } : {}),
+        };
   return {
     selected,
     tools,
     runningAsRoot,
     sandboxUid,
     runtimes: findRuntimes(),
+    limits,
     ...(problem === undefined ? {} : { problem }),
   };
 }

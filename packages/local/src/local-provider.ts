@@ -182,7 +182,11 @@ export class LocalProvider implements SandboxProvider {
     throwIfAborted(options?.signal, this.providerId);
     const backend = await this.#prepare();
     const record = await backend.environment.store.read(vendorId);
-    if (record === undefined || (record.expiresAt !== undefined && record.expiresAt <= Date.now())) {
+    if (
+      record === undefined ||
+      record.destroying === true ||
+      (record.expiresAt !== undefined && record.expiresAt <= Date.now())
+    ) {
       throw new NotFoundError(`sandbox ${sandboxId} does not exist`, { providerId: this.providerId });
     }
     return new LocalSandbox(backend, record);
@@ -193,6 +197,7 @@ export class LocalProvider implements SandboxProvider {
     const { environment } = await this.#prepare();
     for await (const record of environment.store.records()) {
       const labels = filter?.labels ?? {};
+      if (record.destroying === true) continue;
       if (Object.entries(labels).every(([key, value]) => record.labels[key] === value)) {
         yield {
           id: `${this.providerId}:${record.vendorId}`,

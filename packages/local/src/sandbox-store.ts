@@ -1,6 +1,10 @@
 /** Sandboxes on disk: one directory each, with a record file, so `connect` works across restarts. */
 import { randomBytes } from "node:crypto";
-import { chmod, chown, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { chown, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
+import { SandboxFailedError } from "@sandport/core";
+import { findExecutable } from "./system-tools.ts";
 import { join } from "node:path";
 
 /** What is kept about a sandbox. */
@@ -15,6 +19,8 @@ export interface SandboxRecord {
   network: boolean;
   memoryMb: number;
   cpu?: number;
+  /** Destroy began: the sandbox is gone for callers; its data may still await removal. */
+  destroying?: boolean;
 }
 
 /** Host paths of one sandbox. */
@@ -40,21 +46,20 @@ export function newVendorId(): string {
   return randomBytes(10).toString("hex");
 }
 
-/** Removes a directory tree even where a sandboxed command made parts of it read-only. */
-async function removeTree(path: string): Promise<void> {
-  try {
-    await rm(path, { recursive: true, force: true, maxRetries: 2 });
-  } catch {
-    await makeWritable(path);
-    await rm(path, { recursive: true, force: true, maxRetries: 2 });
-  }
-}
+const runFile = promisify(execFile);
 
-async function makeWritable(path: string): Promise<void> {
-  const stats = await stat(path).catch(() => undefined);
-  if (!stats?.isDirectory()) return;
-  await chmod(path, 0o700).catch(() => {});
-  for (const entry of await readdir(path).catch(() => [])) await makeWritable(join(path, entry));
+/**
+ * Removes a directory tree whatever the sandbox did to it: any depth (past PATH_MAX, where
+ * `fs.rm` fails), directories without permissions. coreutils walk with openat and never follow
+ * links; they run with a fixed environment and absolute paths.
+ */
+async function removeTree(path: string): Promise<void> {
+  const options = { env: { PATH: "/usr/bin:/bin", LC_ALL: "C" }, maxBuffer: 64 * 1024 };
+  // Only root bypasses permissions; anyone else first gives itself back what the sandbox took away.
+  if (process.getuid?.() !== 0) {
+    await runFile(findExecutable("chmod") ?? "/bin/chmod", ["-R", "u+rwx", "--", path], options).catch(() => {});
+  }
+  await runFile(findExecutable("rm") ?? "/bin/rm", ["-rf", "--one-file-system", "--", path], options);
 }
 
 /** The sandboxes directory of one provider state directory. */
@@ -88,20 +93,31 @@ export class SandboxStore {
     }
   }
 
-  /** Whether the sandbox still exists. */
+  /** Whether the sandbox still exists (one being destroyed does not). */
   async exists(vendorId: string): Promise<boolean> {
-    return (
-      (await stat(sandboxPaths(this.#stateDirectory, vendorId).record).catch(() => undefined)) !== undefined
-    );
+    const record = await this.read(vendorId);
+    return record !== undefined && record.destroying !== true;
   }
 
-  /** Deletes a sandbox's directory. Idempotent. */
+  /**
+   * Deletes a sandbox's data, then its record. Idempotent. When the data cannot be removed the
+   * record stays, marked `destroying`, so a later `reapExpired` tries again.
+   */
   async remove(vendorId: string): Promise<void> {
     if (!isLocalVendorId(vendorId)) return;
     const paths = sandboxPaths(this.#stateDirectory, vendorId);
-    // The record goes first, so a half-removed sandbox already counts as gone.
-    await rm(paths.record, { force: true });
-    await removeTree(paths.directory);
+    const record = await this.read(vendorId);
+    if (record !== undefined && record.destroying !== true) {
+      await writeFile(paths.record, JSON.stringify({ ...record, destroying: true }), { mode: 0o600 });
+    }
+    try {
+      await removeTree(paths.workspace);
+    } catch (error) {
+      throw new SandboxFailedError(`the sandbox's files could not be removed; they stay for a later reap`, {
+        cause: error,
+      });
+    }
+    await rm(paths.directory, { recursive: true, force: true });
   }
 
   /** All records. */
@@ -113,12 +129,12 @@ export class SandboxStore {
     }
   }
 
-  /** Removes sandboxes whose ttl ran out (a crashed process leaves them behind). */
+  /** Removes sandboxes whose ttl ran out or whose destroy did not finish (a crashed process leaves them). */
   async reapExpired(now = Date.now()): Promise<number> {
     let reaped = 0;
     for await (const record of this.records()) {
-      if (record.expiresAt !== undefined && record.expiresAt <= now) {
-        await this.remove(record.vendorId);
+      if (record.destroying === true || (record.expiresAt !== undefined && record.expiresAt <= now)) {
+        await this.remove(record.vendorId).catch(() => {});
         reaped++;
       }
     }

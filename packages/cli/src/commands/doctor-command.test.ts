@@ -46,12 +46,17 @@ function context(config?: unknown) {
 const brokenMachine: IsolationReport = {
   selected: undefined,
   tools: [
-    { name: "bubblewrap", path: undefined, usable: false, reason: "bwrap is not installed" },
-    { name: "unshare", path: "/usr/bin/unshare", usable: false, reason: "Operation not permitted" },
+    {
+      name: "supervisor",
+      path: "/pkg/sandport-supervisor",
+      usable: false,
+      reason: "cannot create namespaces: Operation not permitted",
+    },
   ],
   runningAsRoot: false,
   sandboxUid: 1000,
   runtimes: { shell: "/bin/sh" },
+  limits: { scope: "process", reason: "cgroup v2 is not delegated to this user", fix: "run as root" },
   problem: "no usable namespace isolation. Fix: allow unprivileged user namespaces.",
 };
 
@@ -61,9 +66,12 @@ describe("sandport doctor", () => {
     const exitCode = await executeDoctorCommand({}, doctorContext, async () => brokenMachine);
     expect(exitCode).toBe(1);
     const text = output();
-    expect(text).toContain("bubblewrap  not usable  bwrap is not installed");
-    expect(text).toContain("unshare     not usable  Operation not permitted (/usr/bin/unshare)");
-    expect(text).toContain("selected:   nothing (no isolation tool is usable)");
+    expect(text).toContain(
+      "supervisor  not usable  cannot create namespaces: Operation not permitted (/pkg/sandport-supervisor)",
+    );
+    expect(text).toContain("selected:   nothing (no isolation is usable)");
+    expect(text).toContain("limits:     per process only (rlimits): cgroup v2 is not delegated to this user");
+    expect(text).toContain("to limit each sandbox as a whole: run as root");
     expect(text).toContain("running as: an unprivileged user; sandboxes run as uid 1000");
     expect(text).toContain("python (not found)");
     expect(text).toContain(
@@ -71,7 +79,7 @@ describe("sandport doctor", () => {
     );
   });
 
-  it("explains a fallback and checks the configured local provider's settings", async () => {
+  it("checks the configured local provider's settings", async () => {
     const { context: doctorContext, output } = context({
       providers: { edge: { type: "local", sandboxUid: 4242 }, box: { type: "local" } },
     });
@@ -80,11 +88,9 @@ describe("sandport doctor", () => {
       received = settings;
       return {
         ...brokenMachine,
-        selected: "unshare",
-        tools: [
-          brokenMachine.tools[0] as IsolationReport["tools"][number],
-          { name: "unshare", path: "/usr/bin/unshare", usable: true },
-        ],
+        selected: "supervisor",
+        tools: [{ name: "supervisor", path: "/pkg/sandport-supervisor", usable: true }],
+        limits: { scope: "sandbox", cgroupVersion: 1 },
         problem: undefined,
       };
     });
@@ -92,8 +98,9 @@ describe("sandport doctor", () => {
     expect(received).toEqual({ providerId: "edge", sandboxUid: 4242 });
     expect(JSON.parse(output())).toMatchObject({
       provider: "edge",
-      selected: "unshare",
-      selectionReason: "bubblewrap is not usable: bwrap is not installed",
+      selected: "supervisor",
+      selectionReason: "the packaged sandbox supervisor builds each sandbox's namespaces itself",
+      limits: { scope: "sandbox" },
     });
   });
 
@@ -107,8 +114,8 @@ describe("sandport doctor", () => {
 
   const workingMachine: IsolationReport = {
     ...brokenMachine,
-    selected: "unshare",
-    tools: [{ name: "unshare", path: "/usr/bin/unshare", usable: true }],
+    selected: "supervisor",
+    tools: [{ name: "supervisor", path: "/pkg/sandport-supervisor", usable: true }],
     problem: undefined,
   };
 

@@ -138,15 +138,10 @@ function explainSelection(
     return `${setting} turns isolation off: commands run unisolated on the host, for development only`;
   }
   if (report.selected === undefined) {
-    return forced ? `the tool ${setting} requires is not usable` : "no isolation tool is usable";
+    return forced ? `the isolation ${setting} requires is not usable` : "no isolation is usable";
   }
   if (forced) return `required by ${setting}`;
-  const selectedIndex = report.tools.findIndex((tool) => tool.name === report.selected);
-  const skipped = report.tools
-    .slice(0, Math.max(selectedIndex, 0))
-    .map((tool) => `${tool.name} is not usable: ${tool.reason ?? "unknown reason"}`);
-  const order = report.tools.map((tool) => tool.name).join(", ");
-  return skipped.length === 0 ? `first usable in order of preference: ${order}` : skipped.join("; ");
+  return "the packaged sandbox supervisor builds each sandbox's namespaces itself";
 }
 
 /** The human-readable `sandport doctor` output. */
@@ -157,7 +152,7 @@ export function formatDoctorReport(report: DoctorReport): string {
       ? "local backend (no local provider configured; checked with default settings)"
       : `local backend, provider "${report.provider}"`,
   );
-  lines.push("isolation tools:");
+  lines.push("isolation:");
   const width = Math.max(...report.tools.map((tool) => tool.name.length));
   for (const tool of report.tools) {
     const state = tool.usable
@@ -173,6 +168,12 @@ export function formatDoctorReport(report: DoctorReport): string {
     (runtime) => `${runtime} ${report.runtimes[runtime] ?? "(not found)"}`,
   );
   lines.push(`runtimes:   ${runtimes.join(", ")}`);
+  lines.push(
+    report.limits.scope === "sandbox"
+      ? `limits:     per sandbox (cgroup v${report.limits.cgroupVersion}: memory incl. /tmp and shared memory, processes, cpu)`
+      : `limits:     per process only (rlimits)${report.limits.reason === undefined ? "" : `: ${report.limits.reason}`}`,
+  );
+  if (report.limits.fix !== undefined) lines.push(`            to limit each sandbox as a whole: ${report.limits.fix}`);
   if (report.problem !== undefined) lines.push(`problem:    ${report.problem}`);
   const engine = report.isolateEngine;
   if (engine !== null) {
