@@ -19,6 +19,9 @@ import { startWorkerLoaderBaseline, type WorkerLoaderBaseline } from "./worker-l
 
 const snippet = "console.log(1)";
 const snippetOptions: RunCodeOptions = { language: "javascript", timeoutMs: 200 };
+/** A run that mostly waits, as code awaiting the network does; engines serve one run at a time. */
+const waitingMs = 50;
+const waitingSnippet = `await new Promise((resolve) => setTimeout(resolve, ${waitingMs})); console.log(1)`;
 const throughputCallers = 8;
 const throughputMs = 5000;
 const sandboxCount = 1000;
@@ -29,8 +32,8 @@ const recoveryTrials = 5;
 type IsolateSandbox = Awaited<ReturnType<CloudflareIsolateProvider["create"]>>;
 
 /** Runs the snippet; a run that does not print "1" is an error (it would flatter the figures). */
-async function runSnippet(sandbox: IsolateSandbox): Promise<ExecResult> {
-  const result = await sandbox.runCode(snippet, snippetOptions);
+async function runSnippet(sandbox: IsolateSandbox, code = snippet): Promise<ExecResult> {
+  const result = await sandbox.runCode(code, snippetOptions);
   if (result.exitCode !== 0 || result.stdout !== "1\n") {
     throw new Error(`the snippet failed: exit ${result.exitCode}, stderr ${JSON.stringify(result.stderr)}`);
   }
@@ -155,6 +158,9 @@ async function benchThroughput(
   );
   await Promise.all(sandboxes.map((sandbox) => runSnippet(sandbox)));
   const providerRun = await costedThroughput((caller) => runSnippet(sandboxes[caller] as IsolateSandbox));
+  const waitingRun = await measureThroughput(throughputCallers, throughputMs, (caller) =>
+    runSnippet(sandboxes[caller] as IsolateSandbox, waitingSnippet),
+  );
   // The baseline's workerd is the one process that is not an engine.
   const engines = workerdUsage().processes - 1;
   await Promise.all(sandboxes.map((sandbox) => sandbox.destroy()));
@@ -170,6 +176,11 @@ async function benchThroughput(
       met: providerRate >= 200,
     },
     {
+      // One run per engine at a time: runs that wait overlap only across engines.
+      name: `cloudflare-isolate: throughput, ${throughputCallers} callers, runs awaiting a ${waitingMs} ms timer, ${engines} engines (${Math.round((throughputCallers * 1000) / waitingMs)} if all overlapped)`,
+      value: `${waitingRun.runsPerSecond.toFixed(0)} runs/s`,
+    },
+    {
       name: `worker loader direct: throughput, ${throughputCallers} concurrent callers, one workerd`,
       value: `${baselineRate.toFixed(0)} runs/s`,
     },
@@ -181,9 +192,9 @@ async function benchThroughput(
     { name: "worker loader direct: CPU per run in throughput, node+workerd", value: cpuPerRun(baselineRun) },
     {
       name: "cloudflare-isolate: throughput runs that failed (not in the rate)",
-      value: String(providerRun.failures),
+      value: String(providerRun.failures + waitingRun.failures),
       target: "0",
-      met: providerRun.failures === 0,
+      met: providerRun.failures + waitingRun.failures === 0,
     },
     {
       name: "worker loader direct: throughput runs that failed",

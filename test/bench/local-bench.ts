@@ -63,7 +63,10 @@ function supervisorPids(): number[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const status = readFileSync(`/proc/${entry}/status`, "utf8");
-      if (/^Name:\s+sandport-superv/m.test(status) && Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) === process.pid) {
+      if (
+        /^Name:\s+sandport-superv/m.test(status) &&
+        Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) === process.pid
+      ) {
         pids.push(Number(entry));
       }
     } catch {
@@ -103,7 +106,10 @@ async function benchSupervisor(stateDirectory: string): Promise<BenchRow[]> {
   const execP50 = percentile(execDurations, 50);
   const plainP50 = percentile(plainDurations, 50);
   const rows: BenchRow[] = [
-    { name: `local (limits per ${scope}): exec /bin/true in a warm sandbox p50`, value: milliseconds(execP50) },
+    {
+      name: `local (limits per ${scope}): exec /bin/true in a warm sandbox p50`,
+      value: milliseconds(execP50),
+    },
     { name: "local: exec /bin/true p95", value: milliseconds(percentile(execDurations, 95)) },
     { name: "local: plain spawn of /bin/true p50 (baseline)", value: milliseconds(plainP50) },
     {
@@ -132,13 +138,15 @@ async function benchSupervisor(stateDirectory: string): Promise<BenchRow[]> {
     Array.from({ length: 100 }, async (_, index) => {
       const each = await provider.create({ labels: { bench: "hundred" } });
       const result = await each.exec(["sh", "-c", `echo ${index}`]);
-      if (result.stdout !== `${index}\n`) throw new Error(`sandbox ${index} printed ${JSON.stringify(result.stdout)}`);
+      if (result.stdout !== `${index}\n`)
+        throw new Error(`sandbox ${index} printed ${JSON.stringify(result.stdout)}`);
       return each;
     }),
   );
   const created = results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
   const supervisors = supervisorPids();
-  const residentPerSandbox = supervisors.reduce((sum, pid) => sum + residentKib(pid), 0) / Math.max(created.length, 1);
+  const residentPerSandbox =
+    supervisors.reduce((sum, pid) => sum + residentKib(pid), 0) / Math.max(created.length, 1);
   await Promise.all(created.map((each) => each.destroy()));
   let left = 0;
   for await (const _ of provider.list({ labels: { bench: "hundred" } })) left++;

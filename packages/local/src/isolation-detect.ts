@@ -59,7 +59,9 @@ function checkSupervisor(sandboxUid: number, stateDirectory: string): IsolationT
   // may sit where that uid cannot reach).
   const runnable = isRoot() ? installedCopy(stateDirectory, path, "sandport-supervisor") : path;
   const reason = probeSupervisor(runnable, isRoot() ? sandboxUid : undefined);
-  return reason === undefined ? { name: "supervisor", path, usable: true } : { name: "supervisor", path, usable: false, reason };
+  return reason === undefined
+    ? { name: "supervisor", path, usable: true }
+    : { name: "supervisor", path, usable: false, reason };
 }
 
 /** Probes the machine: starts the supervisor's namespace probe once; takes a few milliseconds. */
@@ -67,7 +69,8 @@ export async function detectIsolation(settings: LocalProviderSettings = {}): Pro
   const resolved = resolveLocalSettings(settings);
   const runningAsRoot = isRoot();
   const sandboxUid = runningAsRoot ? resolved.sandboxUid : (process.getuid?.() ?? 0);
-  const tools = resolved.isolation === "none" ? [] : [checkSupervisor(resolved.sandboxUid, resolved.stateDirectory)];
+  const tools =
+    resolved.isolation === "none" ? [] : [checkSupervisor(resolved.sandboxUid, resolved.stateDirectory)];
   const usable = tools.some((tool) => tool.usable);
   const selected = resolved.isolation === "none" ? "none" : usable ? "supervisor" : undefined;
   const problem =

@@ -19,7 +19,11 @@ import {
   vendorIdFor,
 } from "@sandport/core";
 import { findRuntimes } from "./isolation-detect.ts";
-import { prepareEnvironment, prepareUnisolatedEnvironment, type SandboxCgroups } from "./local-environment.ts";
+import {
+  prepareEnvironment,
+  prepareUnisolatedEnvironment,
+  type SandboxCgroups,
+} from "./local-environment.ts";
 import { LocalSandbox, type SandboxBackend } from "./local-sandbox.ts";
 import {
   type LocalProviderSettings,
@@ -33,7 +37,10 @@ import { newVendorId, type SandboxRecord } from "./sandbox-store.ts";
 
 export type { LocalProviderSettings } from "./local-settings.ts";
 
-function localCapabilities(settings: ResolvedLocalSettings, cgroups: SandboxCgroups | undefined): ProviderCapabilities {
+function localCapabilities(
+  settings: ResolvedLocalSettings,
+  cgroups: SandboxCgroups | undefined,
+): ProviderCapabilities {
   const isolated = settings.isolation !== "none";
   const runtimes = findRuntimes();
   return {
@@ -102,7 +109,10 @@ export class LocalProvider implements SandboxProvider {
 
   async #prepareBackend(): Promise<SandboxBackend> {
     if (this.#settings.isolation === "none") {
-      return { kind: "unisolated", environment: await prepareUnisolatedEnvironment(this.#settings, this.capabilities) };
+      return {
+        kind: "unisolated",
+        environment: await prepareUnisolatedEnvironment(this.#settings, this.capabilities),
+      };
     }
     const environment = await prepareEnvironment(this.#settings, this.capabilities, this.#cgroups);
     return { kind: "supervised", environment, runtimes: new SandboxRuntimes(environment) };

@@ -95,7 +95,9 @@ export class LocalSandbox implements Sandbox {
     const cwd =
       options.cwd === undefined
         ? workspaceMountPath
-        : posix.normalize(posix.isAbsolute(options.cwd) ? options.cwd : posix.join(workspaceMountPath, options.cwd));
+        : posix.normalize(
+            posix.isAbsolute(options.cwd) ? options.cwd : posix.join(workspaceMountPath, options.cwd),
+          );
     return {
       argv: Array.isArray(argv) ? [...argv] : ["/bin/sh", "-c", (argv as { shell: string }).shell],
       // The request's env reaches only the command's own execve, inside the sandbox.
@@ -162,7 +164,9 @@ export class LocalSandbox implements Sandbox {
   async #runCode(code: string, options: RunCodeOptions): Promise<ExecResult> {
     if (typeof code !== "string") throw new InvalidRequestError("code: must be a string");
     if (Buffer.byteLength(code) > maxCodeBytes) {
-      throw new InvalidRequestError(`code: larger than ${maxCodeBytes} bytes; write it to a file and exec it`);
+      throw new InvalidRequestError(
+        `code: larger than ${maxCodeBytes} bytes; write it to a file and exec it`,
+      );
     }
     const { language, ...execOptions } = options;
     if (!this.#backend.environment.capabilities.runtimes.includes(language)) {
@@ -177,10 +181,14 @@ export class LocalSandbox implements Sandbox {
 
   async #readFile(path: string, options?: CallOptions): Promise<Uint8Array> {
     throwIfAborted(options?.signal);
-    if (typeof path !== "string" || path === "") throw new InvalidRequestError("path: must be a non-empty string");
+    if (typeof path !== "string" || path === "")
+      throw new InvalidRequestError("path: must be a non-empty string");
     await this.#assertAlive();
     if (this.#backend.kind === "unisolated") {
-      return readWorkspaceFile(sandboxPaths(this.#backend.environment.settings.stateDirectory, this.#record.vendorId).workspace, path);
+      return readWorkspaceFile(
+        sandboxPaths(this.#backend.environment.settings.stateDirectory, this.#record.vendorId).workspace,
+        path,
+      );
     }
     try {
       return new Uint8Array(await (await this.#connection()).readFile(path, maxReadFileBytes));
@@ -195,13 +203,17 @@ export class LocalSandbox implements Sandbox {
 
   async #writeFile(path: string, data: Uint8Array | string, options?: CallOptions): Promise<void> {
     throwIfAborted(options?.signal);
-    if (typeof path !== "string" || path === "") throw new InvalidRequestError("path: must be a non-empty string");
+    if (typeof path !== "string" || path === "")
+      throw new InvalidRequestError("path: must be a non-empty string");
     if (typeof data !== "string" && !(data instanceof Uint8Array)) {
       throw new InvalidRequestError("data: must be a string or a Uint8Array");
     }
     await this.#assertAlive();
     if (this.#backend.kind === "unisolated") {
-      const { workspace } = sandboxPaths(this.#backend.environment.settings.stateDirectory, this.#record.vendorId);
+      const { workspace } = sandboxPaths(
+        this.#backend.environment.settings.stateDirectory,
+        this.#record.vendorId,
+      );
       await writeWorkspaceFile(workspace, path, data, undefined);
       return;
     }

@@ -1,11 +1,12 @@
 /** Sandboxes on disk: one directory each, with a record file, so `connect` works across restarts. */
-import { randomBytes } from "node:crypto";
+
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { chown, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { SandboxFailedError } from "@sandport/core";
 import { findExecutable } from "./system-tools.ts";
-import { join } from "node:path";
 
 /** What is kept about a sandbox. */
 export interface SandboxRecord {
@@ -57,7 +58,9 @@ async function removeTree(path: string): Promise<void> {
   const options = { env: { PATH: "/usr/bin:/bin", LC_ALL: "C" }, maxBuffer: 64 * 1024 };
   // Only root bypasses permissions; anyone else first gives itself back what the sandbox took away.
   if (process.getuid?.() !== 0) {
-    await runFile(findExecutable("chmod") ?? "/bin/chmod", ["-R", "u+rwx", "--", path], options).catch(() => {});
+    await runFile(findExecutable("chmod") ?? "/bin/chmod", ["-R", "u+rwx", "--", path], options).catch(
+      () => {},
+    );
   }
   await runFile(findExecutable("rm") ?? "/bin/rm", ["-rf", "--one-file-system", "--", path], options);
 }

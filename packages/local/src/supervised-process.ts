@@ -26,7 +26,8 @@ export interface ProcessRequest {
 /** The usual shell results for a program that cannot be run, so callers see what a shell shows. */
 function execFailure(argv: readonly string[], errnoValue: number): { exitCode: number; message: string } {
   const name = argv[0] ?? "";
-  if (errnoValue === constants.errno.ENOENT) return { exitCode: 127, message: `${name}: command not found\n` };
+  if (errnoValue === constants.errno.ENOENT)
+    return { exitCode: 127, message: `${name}: command not found\n` };
   return { exitCode: 126, message: `${name}: cannot execute (errno ${errnoValue})\n` };
 }
 
@@ -264,7 +265,8 @@ export async function spawnProcess(
     wait: () => result,
     kill: async (signal: ProcessSignal = "SIGKILL") => {
       const signalNumber = constants.signals[signal];
-      if (signalNumber === undefined) throw new InvalidRequestError(`signal: unknown signal ${String(signal)}`);
+      if (signalNumber === undefined)
+        throw new InvalidRequestError(`signal: unknown signal ${String(signal)}`);
       if (!ended) process.signal(signalNumber);
     },
     writeStdin: async (data: string | Uint8Array) => {

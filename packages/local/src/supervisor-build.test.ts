@@ -19,7 +19,9 @@ function compilerVersion(compiler: string): string | undefined {
 }
 
 const installed = [compilerVersion("x86_64-linux-gnu-gcc"), compilerVersion("aarch64-linux-gnu-gcc")];
-const sameToolchain = installed.every((version, index) => version !== undefined && version === recorded[index]);
+const sameToolchain = installed.every(
+  (version, index) => version !== undefined && version === recorded[index],
+);
 
 describe("the committed supervisor binaries", () => {
   const output = mkdtempSync(join(tmpdir(), "sandport-native-"));
@@ -36,7 +38,9 @@ describe("the committed supervisor binaries", () => {
       for (const platform of ["linux-x64", "linux-arm64"]) {
         const rebuilt = readFileSync(join(output, platform, "sandport-supervisor"));
         const committed = readFileSync(join(nativeDirectory, "bin", platform, "sandport-supervisor"));
-        expect(rebuilt.equals(committed), `${platform}: run native/build.sh and commit the result`).toBe(true);
+        expect(rebuilt.equals(committed), `${platform}: run native/build.sh and commit the result`).toBe(
+          true,
+        );
       }
     },
   );

@@ -226,7 +226,12 @@ export class SupervisorConnection {
 
   /** Starts a process: argv, env and cwd reach only its execve, inside the sandbox. */
   startProcess(
-    request: { argv: readonly string[]; env: Readonly<Record<string, string>>; cwd: string; stdinOpen: boolean },
+    request: {
+      argv: readonly string[];
+      env: Readonly<Record<string, string>>;
+      cwd: string;
+      stdinOpen: boolean;
+    },
     events: ProcessEvents,
   ): SupervisedProcess {
     const id = this.#newId();

@@ -1,4 +1,6 @@
 /** Turns a request the supervisor refused into the spec's error codes, naming the caller's path. */
+
+import { constants } from "node:os";
 import {
   InvalidRequestError,
   NotFoundError,
@@ -7,9 +9,8 @@ import {
   SandboxFailedError,
   type SandportError,
 } from "@sandport/core";
-import { constants } from "node:os";
-import { RequestErrorKind } from "./supervisor-protocol.ts";
 import { SupervisorRequestError } from "./supervisor-connection.ts";
+import { RequestErrorKind } from "./supervisor-protocol.ts";
 
 const { errno } = constants;
 
@@ -22,9 +23,15 @@ export function fileError(error: unknown, path: string, providerId: string): unk
     case RequestErrorKind.notFound:
       return new NotFoundError(`${quoted} does not exist in the sandbox`, options);
     case RequestErrorKind.notRegular:
-      return new InvalidRequestError(`${quoted} is not a regular file (a directory, FIFO, socket or device)`, options);
+      return new InvalidRequestError(
+        `${quoted} is not a regular file (a directory, FIFO, socket or device)`,
+        options,
+      );
     case RequestErrorKind.link:
-      return new InvalidRequestError(`${quoted} goes through a link (symbolic links and hard links are refused)`, options);
+      return new InvalidRequestError(
+        `${quoted} goes through a link (symbolic links and hard links are refused)`,
+        options,
+      );
     case RequestErrorKind.tooLarge:
       return new OutputLimitError(`${quoted} is larger than the read cap`, options);
     case RequestErrorKind.badRequest:
@@ -52,7 +59,10 @@ function systemError(
     case errno.ENOTDIR:
       return new InvalidRequestError(`${subject}: a parent is not a directory`, options);
   }
-  return new SandboxFailedError(`${subject}: the sandbox could not complete the call (errno ${error.errno})`, options);
+  return new SandboxFailedError(
+    `${subject}: the sandbox could not complete the call (errno ${error.errno})`,
+    options,
+  );
 }
 
 /** Whether an exec failure means the working directory is missing. */

@@ -1,6 +1,7 @@
 /** Commands of an `isolation: "none"` sandbox: plain host processes in the workspace (development only). */
-import { type ExecOptions, type ExecResult, InvalidRequestError, workspaceMountPath } from "@sandport/core";
+
 import { existsSync } from "node:fs";
+import { type ExecOptions, type ExecResult, InvalidRequestError, workspaceMountPath } from "@sandport/core";
 import type { UnisolatedEnvironment } from "./local-environment.ts";
 import { runProcess } from "./run-process.ts";
 import { type SandboxRecord, sandboxPaths } from "./sandbox-store.ts";
@@ -18,7 +19,8 @@ export async function runUnisolated(
   const cwd = request.cwd.startsWith(workspaceMountPath)
     ? `${workspace}${request.cwd.slice(workspaceMountPath.length)}`
     : request.cwd;
-  if (!existsSync(cwd)) throw new InvalidRequestError(`cwd "${request.cwd}" is not a directory in the sandbox`);
+  if (!existsSync(cwd))
+    throw new InvalidRequestError(`cwd "${request.cwd}" is not a directory in the sandbox`);
   const outcome = await runProcess({
     file: request.argv[0] as string,
     args: request.argv.slice(1),

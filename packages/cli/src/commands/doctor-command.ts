@@ -173,7 +173,8 @@ export function formatDoctorReport(report: DoctorReport): string {
       ? `limits:     per sandbox (cgroup v${report.limits.cgroupVersion}: memory incl. /tmp and shared memory, processes, cpu)`
       : `limits:     per process only (rlimits)${report.limits.reason === undefined ? "" : `: ${report.limits.reason}`}`,
   );
-  if (report.limits.fix !== undefined) lines.push(`            to limit each sandbox as a whole: ${report.limits.fix}`);
+  if (report.limits.fix !== undefined)
+    lines.push(`            to limit each sandbox as a whole: ${report.limits.fix}`);
   if (report.problem !== undefined) lines.push(`problem:    ${report.problem}`);
   const engine = report.isolateEngine;
   if (engine !== null) {

@@ -37,109 +37,128 @@
 #define SECCOMP_RET_KILL_PROCESS 0x80000000U
 #endif
 
-/* The x32 ABI marks its syscall numbers with this bit; they reach the same kernel code under
-   numbers the table does not name, so a process using them is killed like a foreign one. */
+/*
+ * The x32 ABI marks its syscall numbers with this bit; they reach the same kernel code under
+ * numbers the table does not name, so a process using them is killed like a foreign one.
+ */
 #define X32_SYSCALL_BIT 0x40000000U
 
 /* Room for every rule with spare: a plain rule takes 2 instructions, an argument rule 5. */
-enum { program_capacity = 1024 };
+#define PROGRAM_CAPACITY 1024
 
 struct program {
-  struct sock_filter instructions[program_capacity];
-  size_t length;
-  bool overflowed;
+	struct sock_filter instructions[PROGRAM_CAPACITY];
+	size_t length;
+	bool overflowed;
 };
 
-static const uint32_t number_offset = offsetof(struct seccomp_data, nr);
-static const uint32_t arch_offset = offsetof(struct seccomp_data, arch);
+#define NUMBER_OFFSET ((uint32_t)offsetof(struct seccomp_data, nr))
+#define ARCH_OFFSET ((uint32_t)offsetof(struct seccomp_data, arch))
 
-static uint32_t argument_low_word_offset(unsigned argument) {
-  return (uint32_t)(offsetof(struct seccomp_data, args) + argument * sizeof(uint64_t));
+static uint32_t argument_low_word_offset(unsigned argument)
+{
+	return (uint32_t)(offsetof(struct seccomp_data, args) + argument * sizeof(uint64_t));
 }
 
-static void emit(struct program *program, struct sock_filter instruction) {
-  if (program->length == program_capacity) {
-    program->overflowed = true;
-    return;
-  }
-  program->instructions[program->length++] = instruction;
+static void emit(struct program *program, struct sock_filter instruction)
+{
+	if (program->length == PROGRAM_CAPACITY) {
+		program->overflowed = true;
+		return;
+	}
+	program->instructions[program->length++] = instruction;
 }
 
-static void emit_load(struct program *program, uint32_t offset) {
-  emit(program, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offset));
+static void emit_load(struct program *program, uint32_t offset)
+{
+	emit(program, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offset));
 }
 
-static void emit_return(struct program *program, uint32_t action) {
-  emit(program, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, action));
+static void emit_return(struct program *program, uint32_t action)
+{
+	emit(program, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, action));
 }
 
 /* Jumps over the next `skip` instructions unless the accumulator passes `comparison` with `value`. */
-static void emit_skip_unless(struct program *program, uint16_t comparison, uint32_t value, uint8_t skip) {
-  emit(program, (struct sock_filter)BPF_JUMP(BPF_JMP | comparison | BPF_K, value, 0, skip));
+static void emit_skip_unless(struct program *program, uint16_t comparison, uint32_t value, uint8_t skip)
+{
+	emit(program, (struct sock_filter)BPF_JUMP(BPF_JMP | comparison | BPF_K, value, 0, skip));
 }
 
 /* Jumps over the next `skip` instructions when the accumulator passes `comparison` with `value`. */
-static void emit_skip_if(struct program *program, uint16_t comparison, uint32_t value, uint8_t skip) {
-  emit(program, (struct sock_filter)BPF_JUMP(BPF_JMP | comparison | BPF_K, value, skip, 0));
+static void emit_skip_if(struct program *program, uint16_t comparison, uint32_t value, uint8_t skip)
+{
+	emit(program, (struct sock_filter)BPF_JUMP(BPF_JMP | comparison | BPF_K, value, skip, 0));
 }
 
-static uint32_t errno_action(int error) {
-  return SECCOMP_RET_ERRNO | ((uint32_t)error & SECCOMP_RET_DATA);
+static uint32_t errno_action(int error)
+{
+	return SECCOMP_RET_ERRNO | ((uint32_t)error & SECCOMP_RET_DATA);
 }
 
-/* Kills a process calling in through another ABI (32-bit x86 or ARM, x32): its syscall numbers
-   mean other calls than the table's. A 64-bit process only gets there on purpose. */
-static void emit_architecture_check(struct program *program) {
-  emit_load(program, arch_offset);
-  emit_skip_if(program, BPF_JEQ, SANDPORT_AUDIT_ARCH, 1);
-  emit_return(program, SECCOMP_RET_KILL_PROCESS);
-  emit_load(program, number_offset);
+/*
+ * Kills a process calling in through another ABI (32-bit x86 or ARM, x32): its syscall numbers
+ * mean other calls than the table's. A 64-bit process only gets there on purpose.
+ */
+static void emit_architecture_check(struct program *program)
+{
+	emit_load(program, ARCH_OFFSET);
+	emit_skip_if(program, BPF_JEQ, SANDPORT_AUDIT_ARCH, 1);
+	emit_return(program, SECCOMP_RET_KILL_PROCESS);
+	emit_load(program, NUMBER_OFFSET);
 #if defined(__x86_64__)
-  emit_skip_unless(program, BPF_JGE, X32_SYSCALL_BIT, 1);
-  emit_return(program, SECCOMP_RET_KILL_PROCESS);
+	emit_skip_unless(program, BPF_JGE, X32_SYSCALL_BIT, 1);
+	emit_return(program, SECCOMP_RET_KILL_PROCESS);
 #endif
 }
 
 /* The accumulator holds the syscall number before and after every rule. */
-static void emit_deny_above(struct program *program, uint32_t newest, int error) {
-  emit_skip_unless(program, BPF_JGT, newest, 1);
-  emit_return(program, errno_action(error));
+static void emit_deny_above(struct program *program, uint32_t newest, int error)
+{
+	emit_skip_unless(program, BPF_JGT, newest, 1);
+	emit_return(program, errno_action(error));
 }
 
-static void emit_deny(struct program *program, uint32_t number, int error) {
-  emit_skip_unless(program, BPF_JEQ, number, 1);
-  emit_return(program, errno_action(error));
+static void emit_deny(struct program *program, uint32_t number, int error)
+{
+	emit_skip_unless(program, BPF_JEQ, number, 1);
+	emit_return(program, errno_action(error));
 }
 
-static void emit_argument_rule(struct program *program, uint32_t number, unsigned argument,
-                               uint16_t comparison, uint32_t value, uint32_t action) {
-  emit_skip_unless(program, BPF_JEQ, number, 4);
-  emit_load(program, argument_low_word_offset(argument));
-  emit_skip_unless(program, comparison, value, 1);
-  emit_return(program, action);
-  emit_load(program, number_offset);
+static void emit_argument_rule(struct program *program, uint32_t number, unsigned argument, uint16_t comparison,
+		uint32_t value, uint32_t action)
+{
+	emit_skip_unless(program, BPF_JEQ, number, 4);
+	emit_load(program, argument_low_word_offset(argument));
+	emit_skip_unless(program, comparison, value, 1);
+	emit_return(program, action);
+	emit_load(program, NUMBER_OFFSET);
 }
 
-static void emit_table(struct program *program) {
+static void emit_table(struct program *program)
+{
 #define SECCOMP_DENY_ABOVE(newest, error) emit_deny_above(program, (newest), (error));
 #define SECCOMP_DENY(name, error) emit_deny(program, __NR_##name, (error));
 #define SECCOMP_DENY_IF_FLAG(name, argument, flag, error) \
-  emit_argument_rule(program, __NR_##name, (argument), BPF_JSET, (flag), errno_action(error));
+	emit_argument_rule(program, __NR_##name, (argument), BPF_JSET, (flag), errno_action(error));
 #define SECCOMP_DENY_IF_EQUAL(name, argument, value, error) \
-  emit_argument_rule(program, __NR_##name, (argument), BPF_JEQ, (value), errno_action(error));
+	emit_argument_rule(program, __NR_##name, (argument), BPF_JEQ, (value), errno_action(error));
 #define SECCOMP_ALLOW_IF_EQUAL(name, argument, value) \
-  emit_argument_rule(program, __NR_##name, (argument), BPF_JEQ, (value), SECCOMP_RET_ALLOW);
+	emit_argument_rule(program, __NR_##name, (argument), BPF_JEQ, (value), SECCOMP_RET_ALLOW);
 #include "seccomp-table.h"
 }
 
-int sandport_install_seccomp_filter(void) {
-  struct program program = {.length = 0, .overflowed = false};
-  emit_architecture_check(&program);
-  emit_table(&program);
-  emit_return(&program, SECCOMP_RET_ALLOW);
-  if (program.overflowed) return -E2BIG;
+int sandport_install_seccomp_filter(void)
+{
+	struct program program = { .length = 0, .overflowed = false };
+	emit_architecture_check(&program);
+	emit_table(&program);
+	emit_return(&program, SECCOMP_RET_ALLOW);
+	if (program.overflowed)
+		return -E2BIG;
 
-  struct sock_fprog filter = {.len = (unsigned short)program.length, .filter = program.instructions};
-  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter, 0, 0) != 0) return -errno;
-  return 0;
+	struct sock_fprog filter = { .len = (unsigned short)program.length, .filter = program.instructions };
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter, 0, 0) != 0)
+		return -errno;
+	return 0;
 }

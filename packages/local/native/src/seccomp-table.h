@@ -87,14 +87,18 @@ SECCOMP_DENY(unshare, EPERM)
 #ifdef __NR_setns
 SECCOMP_DENY(setns, EPERM)
 #endif
-/* clone3 passes its flags in memory, out of a filter's reach: ENOSYS makes the C library fall back
-   to clone, whose flags the rules below can read (Docker does the same). */
+/*
+ * clone3 passes its flags in memory, out of a filter's reach: ENOSYS makes the C library fall back
+ * to clone, whose flags the rules below can read (Docker does the same).
+ */
 #ifdef __NR_clone3
 SECCOMP_DENY(clone3, ENOSYS)
 #endif
-/* clone's flags are its first argument on x86_64 and aarch64. CLONE_NEWTIME sits in the exit
-   signal byte of clone (only clone3 and unshare take it), so that rule only refuses calls the
-   kernel would refuse anyway; it is listed so the namespace list is complete. */
+/*
+ * clone's flags are its first argument on x86_64 and aarch64. clone reads CLONE_NEWTIME's bit as
+ * part of the exit signal (only clone3 and unshare take the flag), where it means a signal above
+ * 127, which does not exist: that rule refuses nothing real and keeps the namespace list whole.
+ */
 #ifdef __NR_clone
 SECCOMP_DENY_IF_FLAG(clone, 0, CLONE_NEWUSER, EPERM)
 SECCOMP_DENY_IF_FLAG(clone, 0, CLONE_NEWNS, EPERM)
@@ -147,8 +151,10 @@ SECCOMP_DENY(fsmount, EPERM)
 #ifdef __NR_fspick
 SECCOMP_DENY(fspick, EPERM)
 #endif
-/* Mount listing, not in Docker's profile: ENOSYS sends libmount back to /proc/self/mountinfo,
-   which shows the same mounts; EPERM would make it fail instead. */
+/*
+ * Mount listing, not in Docker's profile: ENOSYS sends libmount back to /proc/self/mountinfo,
+ * which shows the same mounts; EPERM would make it fail instead.
+ */
 #ifdef __NR_statmount
 SECCOMP_DENY(statmount, ENOSYS)
 #endif
@@ -156,7 +162,7 @@ SECCOMP_DENY(statmount, ENOSYS)
 SECCOMP_DENY(listmount, ENOSYS)
 #endif
 
-/* --- Kernel keyrings: not namespaced, shared with the host user -------------------------------- */
+/* --- Kernel keyrings: kernel-wide state keyed by uid, which namespaces do not confine ---------- */
 #ifdef __NR_keyctl
 SECCOMP_DENY(keyctl, EPERM)
 #endif
@@ -178,8 +184,10 @@ SECCOMP_DENY(perf_event_open, EPERM)
 #ifdef __NR_userfaultfd
 SECCOMP_DENY(userfaultfd, EPERM)
 #endif
-/* io_uring performs I/O out of seccomp's sight and has a long record of kernel bugs (recent Docker
-   releases refuse it as well). libuv and other users fall back to plain I/O. */
+/*
+ * io_uring performs I/O out of seccomp's sight and has a long record of kernel bugs (recent Docker
+ * releases refuse it as well). libuv and other users fall back to plain I/O.
+ */
 #ifdef __NR_io_uring_setup
 SECCOMP_DENY(io_uring_setup, EPERM)
 #endif
@@ -238,8 +246,10 @@ SECCOMP_DENY(clock_settime, EPERM)
 #ifdef __NR_clock_settime64
 SECCOMP_DENY(clock_settime64, EPERM)
 #endif
-/* Docker allows these two for their read-only form (modes 0); ordinary programs read the clock
-   with clock_gettime, so both are refused whole. */
+/*
+ * Docker allows these two for their read-only form (modes 0); ordinary programs read the clock
+ * with clock_gettime, so both are refused whole.
+ */
 #ifdef __NR_clock_adjtime
 SECCOMP_DENY(clock_adjtime, EPERM)
 #endif
@@ -275,13 +285,17 @@ SECCOMP_DENY(ioperm, EPERM)
 #endif
 
 /* --- Other processes and the host's files: reached by handle, pid or memory ------------------- */
-/* open_by_handle_at opens any file of a mount by handle, past the mount's visible tree
-   (the "shocker" container escape). */
+/*
+ * open_by_handle_at opens any file of a mount by handle, past the mount's visible tree
+ * (the "shocker" container escape).
+ */
 #ifdef __NR_open_by_handle_at
 SECCOMP_DENY(open_by_handle_at, EPERM)
 #endif
-/* Docker allows name_to_handle_at, but its handles describe host files and feed the call above.
-   EOPNOTSUPP is its answer on a filesystem without handles, which its users fall back from. */
+/*
+ * Docker allows name_to_handle_at, but its handles describe host files and feed the call above.
+ * EOPNOTSUPP is its answer on a filesystem without handles, which its users fall back from.
+ */
 #ifdef __NR_name_to_handle_at
 SECCOMP_DENY(name_to_handle_at, EOPNOTSUPP)
 #endif
@@ -305,8 +319,8 @@ SECCOMP_DENY(pidfd_getfd, EPERM)
 SECCOMP_DENY(fanotify_init, EPERM)
 #endif
 
-/* --- NUMA memory policy: Docker allows these only with CAP_SYS_NICE; libnuma and the JVM treat
-   EPERM as "no NUMA". ------------------------------------------------------------------------- */
+/* --- NUMA memory policy: Docker allows it only with CAP_SYS_NICE ----------------------------- */
+/* libnuma and the JVM take EPERM for "no NUMA here". */
 #ifdef __NR_get_mempolicy
 SECCOMP_DENY(get_mempolicy, EPERM)
 #endif
@@ -371,9 +385,11 @@ SECCOMP_DENY(vserver, EPERM)
 #endif
 
 /* --- Argument rules -------------------------------------------------------------------------- */
-/* Docker's five personalities: Linux and Linux32, each with or without UNAME26, and 0xffffffff,
-   which only reads the current one. The rest (READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE, ...) weaken
-   memory protections. */
+/*
+ * Docker's five personalities: Linux and Linux32, each with or without UNAME26, and 0xffffffff,
+ * which only reads the current one. The rest (READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE, ...) weaken
+ * memory protections.
+ */
 #ifdef __NR_personality
 SECCOMP_ALLOW_IF_EQUAL(personality, 0, 0x0)
 SECCOMP_ALLOW_IF_EQUAL(personality, 0, 0x8)
@@ -382,14 +398,18 @@ SECCOMP_ALLOW_IF_EQUAL(personality, 0, 0x20008)
 SECCOMP_ALLOW_IF_EQUAL(personality, 0, 0xffffffff)
 SECCOMP_DENY(personality, EPERM)
 #endif
-/* TIOCSTI pushes input into a terminal, which the shell reading it then runs; TIOCLINUX reaches
-   the virtual console (selection, key pushes). */
+/*
+ * TIOCSTI pushes input into a terminal, which the shell reading it then runs; TIOCLINUX reaches
+ * the virtual console (selection, key pushes).
+ */
 #ifdef __NR_ioctl
 SECCOMP_DENY_IF_EQUAL(ioctl, 1, TIOCSTI, EPERM)
 SECCOMP_DENY_IF_EQUAL(ioctl, 1, TIOCLINUX, EPERM)
 #endif
-/* vsock is not confined by the network namespace: it reaches the hypervisor and the host's
-   agents (Docker refuses it too). */
+/*
+ * vsock is not confined by the network namespace: it reaches the hypervisor and the host's
+ * agents (Docker refuses it too).
+ */
 #ifdef __NR_socket
 SECCOMP_DENY_IF_EQUAL(socket, 0, AF_VSOCK, EPERM)
 #endif
