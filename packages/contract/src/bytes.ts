@@ -19,3 +19,10 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 export function decodeUtf8(bytes: Uint8Array): string {
   return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
 }
+
+/** A short random hex token, for labels, markers and file names one run cannot share with another. */
+export function randomToken(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(6)), (byte) =>
+    byte.toString(16).padStart(2, "0"),
+  ).join("");
+}

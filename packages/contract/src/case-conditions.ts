@@ -47,6 +47,30 @@ export const needsLiveCount: CaseCondition = (contract) =>
       'so "nothing was created" checks do not run'
     : undefined;
 
+/** `sandbox.spawn` starts background processes. */
+export const needsBackground: CaseCondition = (contract) =>
+  contract.capabilities.features.background ? undefined : "features.background is false";
+
+/** The provider has `list()`. */
+export const needsList: CaseCondition = (contract) =>
+  contract.provider.list === undefined ? "the provider has no list()" : undefined;
+
+/** A sandbox lifetime of `ttlMs` may be requested (`limits.maxTtlMs` absent means no bound). */
+export function needsTtl(ttlMs: number): CaseCondition {
+  return (contract) => {
+    const max = contract.capabilities.limits.maxTtlMs;
+    return max !== undefined && max < ttlMs
+      ? `limits.maxTtlMs is ${max}, so ttlMs ${ttlMs} cannot be requested`
+      : undefined;
+  };
+}
+
+/** A sandbox can be observed: through a shell command or through its files. */
+export const needsShellOrFilesystem: CaseCondition = (contract) =>
+  contract.capabilities.runtimes.includes("shell") || contract.capabilities.features.filesystem
+    ? undefined
+    : 'needs runtime "shell" or features.filesystem to observe a sandbox';
+
 /** All conditions hold; the first unmet one gives the reason. */
 export function allOf(...conditions: CaseCondition[]): CaseCondition {
   return (contract) => {
@@ -55,5 +79,18 @@ export function allOf(...conditions: CaseCondition[]): CaseCondition {
       if (reason !== undefined) return reason;
     }
     return undefined;
+  };
+}
+
+/** At least one condition holds; otherwise every reason, joined. */
+export function anyOf(...conditions: CaseCondition[]): CaseCondition {
+  return (contract) => {
+    const reasons: string[] = [];
+    for (const condition of conditions) {
+      const reason = condition(contract);
+      if (reason === undefined) return undefined;
+      reasons.push(reason);
+    }
+    return reasons.join(", and ");
   };
 }

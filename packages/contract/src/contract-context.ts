@@ -1,5 +1,6 @@
 /** The state every contract case runs against: the provider, the base request, the live count. */
 import type { CreateSandboxRequest, ProviderCapabilities, SandboxProvider } from "@sandport/core";
+import { randomToken } from "./bytes.ts";
 import { mergeCreateRequest } from "./merge-create-request.ts";
 import type { ProviderContractOptions } from "./provider-contract-options.ts";
 
@@ -57,9 +58,4 @@ export async function createContractContext(options: ProviderContractOptions): P
     liveCountSource: countLiveSandboxes === undefined ? undefined : "list",
     timeoutScale,
   };
-}
-
-function randomToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(6));
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -4,13 +4,13 @@ import { assert, expect } from "vitest";
 
 /**
  * Calls `action` and asserts it rejects with a `SandportError` (checked by brand, never
- * `instanceof`) whose `code` is `code`. Returns the error for further checks. A sandbox that the
+ * `instanceof`) whose `code` is `code` (or one of them). Returns the error for further checks. A sandbox that the
  * call created anyway is destroyed, so a failing case does not also leak. Throwing synchronously
  * instead of returning a rejected promise fails too: callers of a promise API only see rejections.
  */
 export async function expectSandportError(
   action: () => Promise<unknown>,
-  code: SandportErrorCode,
+  code: SandportErrorCode | readonly SandportErrorCode[],
 ): Promise<SandportError> {
   let pending: Promise<unknown>;
   try {
@@ -33,7 +33,8 @@ export async function expectSandportError(
   if (!SandportError.isInstance(error)) {
     assert.fail(`expected a SandportError with code "${code}", got ${describeThrown(error)}`);
   }
-  expect(error.code, `code of ${error.name}: ${error.message}`).toBe(code);
+  const expected: readonly SandportErrorCode[] = typeof code === "string" ? [code] : code;
+  expect(expected, `code of ${error.name}: ${error.message}`).toContain(error.code);
   return error;
 }
 

@@ -1,7 +1,10 @@
 /** Every conformance case, in the order the suite runs them. */
 import { abortCases } from "./cases/abort-cases.ts";
+import { backgroundCases } from "./cases/background-cases.ts";
+import { errorCases } from "./cases/error-cases.ts";
 import { execCases } from "./cases/exec-cases.ts";
 import { fileCases } from "./cases/file-cases.ts";
+import { isolationCases } from "./cases/isolation-cases.ts";
 import { javascriptCases } from "./cases/javascript-cases.ts";
 import { lifecycleCases } from "./cases/lifecycle-cases.ts";
 import { limitCases } from "./cases/limit-cases.ts";
@@ -19,6 +22,9 @@ export const providerContractCases: readonly ContractCase[] = [
   ...limitCases,
   ...streamingCases,
   ...fileCases,
+  ...isolationCases,
+  ...backgroundCases,
+  ...errorCases,
   ...requestCases,
   ...abortCases,
   ...runCodeCases,

@@ -50,12 +50,18 @@ export interface Sandbox extends AsyncDisposable {
   /** Starts a background process (where `features.background` is declared). */
   spawn?(command: Command, options?: SpawnOptions): Promise<SandboxProcess>;
   /**
-   * Reads a file; `not_found` when it does not exist. Paths are relative to the sandbox's working
-   * area (or absolute inside it); a path that resolves outside it, by `..` or a link, is
-   * `InvalidRequestError` and nothing outside is read.
+   * Reads a file; `not_found` when it does not exist. Relative paths resolve against the sandbox's
+   * working directory; absolute paths name files of the sandbox's own filesystem where the
+   * provider's file area covers them (a provider confined to its workspace refuses any other path,
+   * by `..` or a link, with `InvalidRequestError`). A path through a link may be refused with
+   * `InvalidRequestError`; nothing outside the sandbox is ever read. Directories, FIFOs, sockets
+   * and devices are `InvalidRequestError`, a file over the provider's read cap `OutputLimitError`.
    */
   readFile(path: string, options?: CallOptions): Promise<Uint8Array>;
-  /** Writes a file, creating parent directories. Paths are confined as for `readFile`. */
+  /**
+   * Writes (creates or truncates) a file, creating parent directories. Paths are as for
+   * `readFile`; a path the sandbox cannot write is `InvalidRequestError`.
+   */
   writeFile(path: string, data: Uint8Array | string, options?: CallOptions): Promise<void>;
   /** Destroys the sandbox and everything in it. Idempotent. */
   destroy(options?: CallOptions): Promise<void>;

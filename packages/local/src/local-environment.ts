@@ -26,8 +26,10 @@ export interface LocalEnvironment {
   skeleton: RootSkeleton;
   /** Host path of the supervisor copy the sandbox uid runs. */
   supervisorBinary: string;
-  /** Host path of the Node binary copy bound read-only at /sandport/bin/node. */
-  nodeBinary: string;
+  /** Host directory holding a copy of the Node binary, mounted read-only at /sandport/bin. */
+  nodeDirectory: string;
+  /** An empty directory in the state directory (the second lower layer of read-only overlays). */
+  emptyDirectory: string;
   /** The uid sandboxes run as when this process is root. */
   runAsUid: number | undefined;
   /** Per-sandbox cgroups, or undefined when limits fall back to rlimits per process. */
@@ -54,6 +56,7 @@ function firstUnsearchableAncestor(path: string): string | undefined {
 /** Builds the state directory (reachable by the sandbox uid) and reaps expired sandboxes. */
 async function prepareStateDirectory(settings: ResolvedLocalSettings, runAsUid: number | undefined) {
   mkdirSync(join(settings.stateDirectory, "sandboxes"), { recursive: true, mode: 0o711 });
+  mkdirSync(join(settings.stateDirectory, "empty"), { recursive: true, mode: 0o755 });
   const blocked = runAsUid === undefined ? undefined : firstUnsearchableAncestor(settings.stateDirectory);
   if (blocked !== undefined) {
     throw new ConfigInvalidError(
@@ -102,12 +105,16 @@ export async function prepareEnvironment(
     skeleton: ensureRootSkeleton(settings.stateDirectory),
     supervisorBinary: installedCopy(settings.stateDirectory, packaged, "sandport-supervisor"),
     // Named by version and size rather than a digest: hashing ~100 MB at every start is too slow.
-    nodeBinary: installedCopy(
-      settings.stateDirectory,
-      process.execPath,
-      "node",
-      `${process.version}-${statSync(process.execPath).size}`,
+    nodeDirectory: dirname(
+      installedCopy(
+        settings.stateDirectory,
+        process.execPath,
+        "node",
+        `${process.version}-${statSync(process.execPath).size}`,
+        "node",
+      ),
     ),
+    emptyDirectory: join(settings.stateDirectory, "empty"),
     runAsUid,
     cgroups,
   };

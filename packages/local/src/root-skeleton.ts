@@ -45,7 +45,7 @@ export interface RootSkeleton {
   systemDirectories: string[];
 }
 
-const version = "3";
+const version = "4";
 
 /** Returns the skeleton under `stateDirectory`, building it on first use. */
 export function ensureRootSkeleton(stateDirectory: string): RootSkeleton {
@@ -109,7 +109,6 @@ export function ensureRootSkeleton(stateDirectory: string): RootSkeleton {
     }
   }
   for (const device of deviceFiles) writeFileSync(join(building, "dev", device), "", { mode: 0o644 });
-  writeFileSync(join(building, "sandport/bin/node"), "", { mode: 0o755 });
   symlinkSync("/proc/self/fd", join(building, "dev/fd"));
   symlinkSync("/proc/self/fd/0", join(building, "dev/stdin"));
   symlinkSync("/proc/self/fd/1", join(building, "dev/stdout"));

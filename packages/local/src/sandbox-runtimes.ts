@@ -3,6 +3,7 @@
  * is gone (a restarted host, a crash, an out-of-memory kill) gets a new one on the same workspace
  * at its next call: its processes are gone, its files stay.
  */
+import { relative } from "node:path";
 import { SandboxFailedError } from "@sandport/core";
 import type { LocalEnvironment } from "./local-environment.ts";
 import { type SandboxRecord, sandboxPaths } from "./sandbox-store.ts";
@@ -15,11 +16,16 @@ function supervisorConfig(environment: LocalEnvironment, record: SandboxRecord):
   const { settings } = environment;
   const paths = sandboxPaths(settings.stateDirectory, record.vendorId);
   const perSandbox = environment.cgroups !== undefined;
+  // Paths inside the state directory travel relative to it: the supervisor mounts them as overlays
+  // whose options the sandbox can read, and they must name nothing of the host.
+  const inState = (path: string) => relative(settings.stateDirectory, path);
   const config: Array<[string, string]> = [
     ["root", paths.rootMountPoint],
-    ["skeleton", environment.skeleton.path],
-    ["workspace", paths.workspace],
-    ["node", environment.nodeBinary],
+    ["state", settings.stateDirectory],
+    ["skeleton", inState(environment.skeleton.path)],
+    ["empty", inState(environment.emptyDirectory)],
+    ["sandbox", inState(paths.directory)],
+    ["node-directory", inState(environment.nodeDirectory)],
     ...environment.skeleton.systemDirectories.map((directory): [string, string] => ["system", directory]),
     ["tmp-bytes", String(settings.tmpSizeMb * mebibyte)],
     ["network", record.network ? "1" : "0"],

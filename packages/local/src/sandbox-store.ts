@@ -31,6 +31,8 @@ export function sandboxPaths(stateDirectory: string, vendorId: string) {
     directory,
     workspace: join(directory, "workspace"),
     rootMountPoint: join(directory, "root"),
+    /** The workspace overlay's work directory (the workspace is its upper layer). */
+    overlayWork: join(directory, "overlay-work"),
     record: join(directory, "sandbox.json"),
   };
 }
@@ -78,8 +80,12 @@ export class SandboxStore {
     const paths = sandboxPaths(this.#stateDirectory, record.vendorId);
     await mkdir(paths.directory, { recursive: true, mode: 0o711 });
     await mkdir(paths.workspace, { mode: 0o700 });
+    await mkdir(paths.overlayWork, { mode: 0o700 });
     await mkdir(paths.rootMountPoint, { mode: 0o755 });
-    if (owner !== undefined) await chown(paths.workspace, owner, owner);
+    if (owner !== undefined) {
+      await chown(paths.workspace, owner, owner);
+      await chown(paths.overlayWork, owner, owner);
+    }
     // The record holds the sandbox's env, which may carry secrets: owner-only.
     await writeFile(paths.record, JSON.stringify(record), { mode: 0o600 });
   }
@@ -115,6 +121,7 @@ export class SandboxStore {
     }
     try {
       await removeTree(paths.workspace);
+      await removeTree(paths.overlayWork);
     } catch (error) {
       throw new SandboxFailedError(`the sandbox's files could not be removed; they stay for a later reap`, {
         cause: error,

@@ -22,17 +22,23 @@ export function packagedSupervisorPath(): string | undefined {
 /**
  * A copy of `source` under `stateDirectory/runtime`, named by its content, mode 0755: the sandbox
  * uid can run it even when the package sits under a directory it cannot search, and nothing the
- * sandbox sees names the checkout. `identity` defaults to a digest of the content.
+ * sandbox sees names the checkout. `identity` defaults to a digest of the content; with
+ * `fileName`, the copy is that file in a directory named by the identity.
  */
 export function installedCopy(
   stateDirectory: string,
   source: string,
   name: string,
   identity: string = createHash("sha256").update(readFileSync(source)).digest("hex").slice(0, 16),
+  fileName?: string,
 ): string {
-  const target = join(stateDirectory, "runtime", `${name}-${identity}`);
+  const target =
+    fileName === undefined
+      ? join(stateDirectory, "runtime", `${name}-${identity}`)
+      : join(stateDirectory, "runtime", `${name}-${identity}`, fileName);
   if (existsSync(target)) return target;
   mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
+  chmodSync(join(stateDirectory, "runtime"), 0o755);
   chmodSync(dirname(target), 0o755);
   const temporary = `${target}.${process.pid}`;
   copyFileSync(source, temporary);

@@ -99,6 +99,8 @@ export class SupervisorConnection {
   static async start(options: SupervisorStartOptions): Promise<SupervisorConnection> {
     // A fixed, empty environment and an absolute path: nothing of the host or a request leaks in.
     const child = spawn(options.binary, [], {
+      // Its command line is visible inside the sandbox (/proc/1/cmdline): no host path there.
+      argv0: "sandport-supervisor",
       env: {},
       cwd: "/",
       stdio: ["ignore", "ignore", "ignore", "pipe"],

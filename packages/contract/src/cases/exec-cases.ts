@@ -2,9 +2,11 @@
 import type { ExecResult } from "@sandport/core";
 import { expect } from "vitest";
 import { needsShell } from "../case-conditions.ts";
+import { scopedCase } from "../case-scope.ts";
 import type { ContractCase } from "../contract-case.ts";
 import { createContractSandbox } from "../create-contract-sandbox.ts";
 import { expectSandportError } from "../expect-sandport-error.ts";
+import { workingDirectory } from "../sandbox-text.ts";
 
 const group = "exec";
 
@@ -183,4 +185,90 @@ export const execCases: readonly ContractCase[] = [
       await expectSandportError(() => sandbox.exec([]), "invalid_request");
     },
   },
+  scopedCase({
+    id: "exec-signal-exit-codes",
+    group,
+    title:
+      "reports a command ended by a signal as 128 + n: SIGTERM 143, SIGKILL 137, also for a waited-for child",
+    timeoutMs: 20_000,
+    skipReason: needsShell,
+    async run(scope) {
+      const sandbox = await scope.createSandbox();
+      const commands = {
+        "kill -TERM $$": 143,
+        "kill -KILL $$": 137,
+        "sleep 10 & kill -9 $!; wait $!": 137,
+      };
+      const actual: Record<string, number> = {};
+      for (const script of Object.keys(commands)) {
+        const result = await scope.within(
+          sandbox.exec(["sh", "-c", script]),
+          `exec(["sh", "-c", "${script}"]) (a command that ignores the signal keeps running)`,
+          5_000,
+        );
+        actual[script] = result.exitCode;
+      }
+      // One comparison, so every command's exit code shows at once.
+      expect(actual, "exit codes of commands ended by a signal").toEqual(commands);
+    },
+  }),
+  scopedCase({
+    id: "exec-missing-cwd-invalid",
+    group,
+    title: "rejects a cwd that does not exist, relative or absolute, with invalid_request",
+    timeoutMs: 15_000,
+    skipReason: needsShell,
+    async run(scope) {
+      const sandbox = await scope.createSandbox();
+      const root = await workingDirectory(scope, sandbox, "S");
+      for (const cwd of [
+        "sandport-contract-missing/dir",
+        `${root === "/" ? "" : root}/sandport-contract-missing`,
+      ]) {
+        await scope.within(
+          expectSandportError(() => sandbox.exec(["pwd"], { cwd }), "invalid_request"),
+          `exec(["pwd"], { cwd: "${cwd}" })`,
+          10_000,
+        );
+      }
+    },
+  }),
+  scopedCase({
+    id: "exec-concurrent",
+    group,
+    title: "runs four commands at once in one sandbox, each with its own exit code and output",
+    timeoutMs: 20_000,
+    skipReason: needsShell,
+    async run(scope) {
+      const sandbox = await scope.createSandbox();
+      const indexes = [0, 1, 2, 3];
+      const script = 'sleep 0.3; echo "out-$1"; echo "err-$1" >&2; exit "$1"';
+      const results = await scope.within(
+        Promise.all(indexes.map((index) => sandbox.exec(["sh", "-c", script, "sh", String(index)]))),
+        "four concurrent exec calls",
+        15_000,
+      );
+      const separate = scope.contract.capabilities.features.separateStderr;
+      // Without separate streams stderr is folded into stdout: compare the lines, in any order.
+      const lines = (text: string) =>
+        text
+          .split("\n")
+          .filter((line) => line !== "")
+          .sort();
+      expect(
+        results.map((result) =>
+          separate
+            ? { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr }
+            : { exitCode: result.exitCode, lines: lines(result.stdout + result.stderr) },
+        ),
+        "each command's own exit code and output",
+      ).toEqual(
+        indexes.map((index) =>
+          separate
+            ? { exitCode: index, stdout: `out-${index}\n`, stderr: `err-${index}\n` }
+            : { exitCode: index, lines: [`err-${index}`, `out-${index}`] },
+        ),
+      );
+    },
+  }),
 ];

@@ -2,6 +2,7 @@
 import { expect } from "vitest";
 import { decodeUtf8, randomBytes, sha256Hex } from "../bytes.ts";
 import { allOf, needsFilesystem, needsShell } from "../case-conditions.ts";
+import { scopedCase } from "../case-scope.ts";
 import type { ContractCase } from "../contract-case.ts";
 import { createContractSandbox } from "../create-contract-sandbox.ts";
 import { expectSandportError } from "../expect-sandport-error.ts";
@@ -102,13 +103,17 @@ export const fileCases: readonly ContractCase[] = [
   {
     id: "file-escape-invalid",
     group,
-    title: "rejects paths that escape the sandbox's file area with invalid_request",
+    title:
+      "refuses writes outside the sandbox's writable area with invalid_request, and `..` never reaches the host",
     timeoutMs: 10_000,
     skipReason: needsFilesystem,
     async run(contract) {
       await using sandbox = await createContractSandbox(contract);
-      await expectSandportError(() => sandbox.readFile("../outside"), "invalid_request");
-      await expectSandportError(() => sandbox.readFile("inside/../../outside"), "invalid_request");
+      // A provider confined to its workspace refuses these; one whose file area is the sandbox's
+      // whole filesystem resolves them there, where nothing of that name exists.
+      const outsideCodes = ["invalid_request", "not_found"] as const;
+      await expectSandportError(() => sandbox.readFile("../outside"), outsideCodes);
+      await expectSandportError(() => sandbox.readFile("inside/../../outside"), outsideCodes);
       await expectSandportError(() => sandbox.writeFile("../outside.txt", "escaped"), "invalid_request");
       await expectSandportError(
         () => sandbox.writeFile("/etc/sandport-contract-escape", "escaped"),
@@ -119,4 +124,26 @@ export const fileCases: readonly ContractCase[] = [
       expect(decodeUtf8(await sandbox.readFile("inside.txt"))).toBe("inside");
     },
   },
+  scopedCase({
+    id: "file-overwrite-truncates",
+    group,
+    title: "overwriting a 100-byte file with 10 bytes leaves exactly those 10 bytes",
+    timeoutMs: 15_000,
+    skipReason: needsFilesystem,
+    async run(scope) {
+      const sandbox = await scope.createSandbox();
+      await scope.within(
+        sandbox.writeFile("overwrite.txt", "x".repeat(100)),
+        "writeFile of 100 bytes",
+        10_000,
+      );
+      await scope.within(sandbox.writeFile("overwrite.txt", "0123456789"), "writeFile of 10 bytes", 10_000);
+      const read = await scope.within(sandbox.readFile("overwrite.txt"), 'readFile("overwrite.txt")', 10_000);
+      expect(decodeUtf8(read)).toBe("0123456789");
+      if (scope.contract.capabilities.runtimes.includes("shell")) {
+        const size = await scope.within(sandbox.exec(["sh", "-c", "wc -c < overwrite.txt"]), "wc -c", 10_000);
+        expect(size.stdout.trim(), "size seen by a command").toBe("10");
+      }
+    },
+  }),
 ];

@@ -1,7 +1,8 @@
 /** Cases about per-command timeouts, exec abort and output caps. */
 import type { Sandbox } from "@sandport/core";
 import { expect } from "vitest";
-import { needsShell } from "../case-conditions.ts";
+import { allOf, needsSeparateStderr, needsShell } from "../case-conditions.ts";
+import { scopedCase } from "../case-scope.ts";
 import type { ContractCase } from "../contract-case.ts";
 import type { ContractContext } from "../contract-context.ts";
 import { createContractSandbox } from "../create-contract-sandbox.ts";
@@ -110,4 +111,44 @@ export const limitCases: readonly ContractCase[] = [
       expect(result.stdout).toBe("a".repeat(100_000));
     },
   },
+  scopedCase({
+    id: "exec-max-output-bytes-stderr",
+    group,
+    title: "applies maxOutputBytes to stderr too, cutting multi-byte characters cleanly",
+    timeoutMs: 15_000,
+    skipReason: allOf(needsShell, needsSeparateStderr),
+    async run(scope) {
+      const sandbox = await scope.createSandbox();
+      const ascii = await scope.within(
+        sandbox.exec(["sh", "-c", "echo out; head -c 10240 /dev/zero | tr '\\0' e >&2"], {
+          maxOutputBytes: 100,
+        }),
+        "exec writing 10 KiB to stderr",
+        10_000,
+      );
+      expect(ascii.truncated, "truncated after 10 KiB of stderr with maxOutputBytes 100").toBe(true);
+      expect(ascii.stdout).toBe("out\n");
+      expect(new TextEncoder().encode(ascii.stderr).byteLength, "bytes of stderr kept").toBeLessThanOrEqual(
+        100,
+      );
+      expect(ascii.stderr).toMatch(/^e+$/);
+      // "é" is two bytes: a cap of 101 falls inside one. A partly kept character may be dropped
+      // (or, at most, shown as one U+FFFD), but the text must stay within the cap.
+      const twoByte = await scope.within(
+        sandbox.exec(
+          ["sh", "-c", "i=0; while [ $i -lt 200 ]; do printf 'éééééééééé' >&2; i=$((i + 1)); done"],
+          {
+            maxOutputBytes: 101,
+          },
+        ),
+        "exec writing 4000 bytes of two-byte characters to stderr",
+        10_000,
+      );
+      expect(twoByte.truncated).toBe(true);
+      expect(new TextEncoder().encode(twoByte.stderr).byteLength, "bytes of stderr kept").toBeLessThanOrEqual(
+        101,
+      );
+      expect(twoByte.stderr).toMatch(/^é+\uFFFD?$/u);
+    },
+  }),
 ];

@@ -1,6 +1,7 @@
 /** Cases about standard input. */
 import { expect } from "vitest";
 import { allOf, needsShell, needsStdin } from "../case-conditions.ts";
+import { scopedCase } from "../case-scope.ts";
 import type { ContractCase } from "../contract-case.ts";
 import { createContractSandbox } from "../create-contract-sandbox.ts";
 
@@ -54,4 +55,21 @@ export const stdinCases: readonly ContractCase[] = [
       expect(empty).toMatchObject({ exitCode: 0, stdout: "" });
     },
   },
+  scopedCase({
+    id: "exec-no-stdin-eof",
+    group,
+    // Every provider, with or without features.stdin: without stdin a command must not wait for input.
+    title: "gives a command without stdin immediate end of input: cat returns at once with no output",
+    timeoutMs: 15_000,
+    skipReason: needsShell,
+    async run(scope) {
+      const sandbox = await scope.createSandbox();
+      const result = await scope.within(
+        sandbox.exec(["cat"]),
+        'exec(["cat"]) without stdin (cat still waiting means its input was left open)',
+        5_000,
+      );
+      expect(result).toMatchObject({ exitCode: 0, stdout: "", timedOut: false });
+    },
+  }),
 ];

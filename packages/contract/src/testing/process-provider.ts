@@ -25,6 +25,7 @@ import {
   type SandboxProvider,
   specificationVersion,
   throwIfAborted,
+  toSandportError,
   UnsupportedCapabilityError,
   vendorIdFor,
 } from "@sandport/core";
@@ -38,7 +39,10 @@ export interface ProcessProviderSettings {
   rootDirectory?: string;
 }
 
-/** What the process provider can honestly do: shell commands and files, no isolation, no limits. */
+/**
+ * What the process provider can honestly do: shell commands, background processes and files; no
+ * isolation, no limits.
+ */
 export const processProviderCapabilities: ProviderCapabilities = {
   runtimes: ["shell"],
   isolation: "none",
@@ -50,7 +54,7 @@ export const processProviderCapabilities: ProviderCapabilities = {
   features: {
     filesystem: true,
     streaming: true,
-    background: false,
+    background: true,
     separateStderr: true,
     stdin: true,
     images: false,
@@ -83,7 +87,13 @@ export function createProcessProvider(settings: ProcessProviderSettings = {}): S
     async create(request: CreateSandboxRequest, options: CallOptions = {}): Promise<Sandbox> {
       const { signal } = options;
       throwIfAborted(signal, providerId);
-      const parsed = parseCreateSandboxRequest(request);
+      let parsed: CreateSandboxRequest;
+      try {
+        parsed = parseCreateSandboxRequest(request);
+      } catch (error) {
+        // Core's validators know no provider; the error is this provider's.
+        throw toSandportError(error, providerId);
+      }
       assertRequestSupported(providerId, processProviderCapabilities, parsed);
       assertNoUnenforceableOptions(providerId, parsed);
 
@@ -118,7 +128,14 @@ export function createProcessProvider(settings: ProcessProviderSettings = {}): S
 
     async connect(sandboxId: string, options: CallOptions = {}): Promise<Sandbox> {
       throwIfAborted(options.signal, providerId);
-      const sandbox = sandboxes.get(vendorIdFor(providerId, sandboxId));
+      let vendorId: string;
+      try {
+        vendorId = vendorIdFor(providerId, sandboxId);
+      } catch (error) {
+        // Core's validators know no provider; the error is this provider's.
+        throw toSandportError(error, providerId);
+      }
+      const sandbox = sandboxes.get(vendorId);
       if (sandbox === undefined) throw new NotFoundError(`no live sandbox "${sandboxId}"`, { providerId });
       return sandbox;
     },

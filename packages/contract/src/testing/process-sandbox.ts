@@ -14,11 +14,14 @@ import {
   type RunCodeOptions,
   type Sandbox,
   type SandboxInfo,
+  type SandboxProcess,
+  type SpawnOptions,
   throwIfAborted,
   toSandportError,
   UnsupportedCapabilityError,
 } from "@sandport/core";
 import { runProcess } from "./run-process.ts";
+import { spawnProcess } from "./spawn-process.ts";
 import { resolveReadPath, resolveWritePath } from "./workspace-path.ts";
 
 /** What the provider knows about a sandbox when it creates one. */
@@ -53,26 +56,39 @@ export class ProcessSandbox implements Sandbox {
   }
 
   async exec(command: Command, options?: ExecOptions): Promise<ExecResult> {
-    const parsed = parseCommand(command);
-    const execOptions = parseExecOptions(options);
+    const { argv, options: execOptions } = this.#parse(command, options);
     this.#assertLive();
     throwIfAborted(execOptions.signal, this.#init.providerId);
-    const argv = "shell" in parsed ? ["/bin/sh", "-c", parsed.shell] : parsed;
     const cwd = await this.#workingDirectory(execOptions.cwd);
     return runProcess(argv, {
       cwd,
-      env: {
-        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
-        HOME: this.#init.workspace,
-        ...this.#init.env,
-        ...execOptions.env,
-      },
+      env: this.#environment(execOptions.env),
       stdin: execOptions.stdin,
       timeoutMs: execOptions.timeoutMs,
       maxOutputBytes: execOptions.maxOutputBytes,
       onStdout: execOptions.onStdout,
       onStderr: execOptions.onStderr,
       signal: execOptions.signal,
+      providerId: this.#init.providerId,
+      track: (kill) => {
+        this.#running.add(kill);
+        return () => this.#running.delete(kill);
+      },
+    });
+  }
+
+  async spawn(command: Command, options?: SpawnOptions): Promise<SandboxProcess> {
+    const { argv, options: spawnOptions } = this.#parse(command, options);
+    this.#assertLive();
+    throwIfAborted(spawnOptions.signal, this.#init.providerId);
+    const cwd = await this.#workingDirectory(spawnOptions.cwd);
+    return spawnProcess(argv, {
+      cwd,
+      env: this.#environment(spawnOptions.env),
+      stdin: spawnOptions.stdin,
+      timeoutMs: spawnOptions.timeoutMs,
+      maxOutputBytes: spawnOptions.maxOutputBytes,
+      signal: spawnOptions.signal,
       providerId: this.#init.providerId,
       track: (kill) => {
         this.#running.add(kill);
@@ -141,13 +157,41 @@ export class ProcessSandbox implements Sandbox {
     }
   }
 
+  /** Validates a command and its options; core's validation errors get this provider's id. */
+  #parse<Options extends ExecOptions>(
+    command: Command,
+    options: Options | undefined,
+  ): { argv: readonly string[]; options: Options } {
+    try {
+      const parsed = parseCommand(command);
+      return {
+        argv: "shell" in parsed ? ["/bin/sh", "-c", parsed.shell] : parsed,
+        options: parseExecOptions(options),
+      };
+    } catch (error) {
+      // Core's validators know no provider; the error is this provider's.
+      throw toSandportError(error, this.#init.providerId);
+    }
+  }
+
+  /** The complete environment of a command: a minimal base, the sandbox's env, the command's env. */
+  #environment(commandEnv: Readonly<Record<string, string>> | undefined): Record<string, string> {
+    return {
+      PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+      HOME: this.#init.workspace,
+      ...this.#init.env,
+      ...commandEnv,
+    };
+  }
+
   async #workingDirectory(cwd: string | undefined): Promise<string> {
     if (cwd === undefined) return this.#init.workspace;
     const directory = resolve(this.#init.workspace, cwd);
-    // Checked here because spawn reports a missing cwd as ENOENT, indistinguishable from a missing command.
+    // Checked here because spawn reports a missing cwd as ENOENT, indistinguishable from a missing
+    // command. The spec makes a missing cwd a bad request, not a missing sandbox.
     const stats = await stat(directory).catch(() => undefined);
     if (stats === undefined) {
-      throw new NotFoundError(`working directory "${cwd}" does not exist`, {
+      throw new InvalidRequestError(`working directory "${cwd}" does not exist`, {
         providerId: this.#init.providerId,
       });
     }

@@ -14,6 +14,16 @@ static int parse_number(const char *text, uint64_t *value)
 	return 0;
 }
 
+/*
+ * A path inside the state directory that can stand in an overlay's options as it is: relative,
+ * without "..", and without the characters that separate overlay options and layers.
+ */
+static int is_plain_relative(const char *path)
+{
+	return path != NULL && path[0] != '\0' && path[0] != '/' && strstr(path, "..") == NULL &&
+		strpbrk(path, ",:\\=") == NULL;
+}
+
 int parse_sandbox_config(const uint8_t *payload, uint32_t length, struct sandbox_config *config)
 {
 	memset(config, 0, sizeof *config);
@@ -32,12 +42,16 @@ int parse_sandbox_config(const uint8_t *payload, uint32_t length, struct sandbox
 		uint64_t number = 0;
 		if (strcmp(key, "root") == 0)
 			config->root = value;
+		else if (strcmp(key, "state") == 0)
+			config->state = value;
 		else if (strcmp(key, "skeleton") == 0)
 			config->skeleton = value;
-		else if (strcmp(key, "workspace") == 0)
-			config->workspace = value;
-		else if (strcmp(key, "node") == 0)
-			config->node = value;
+		else if (strcmp(key, "empty") == 0)
+			config->empty = value;
+		else if (strcmp(key, "sandbox") == 0)
+			config->sandbox = value;
+		else if (strcmp(key, "node-directory") == 0)
+			config->node_directory = value;
 		else if (strcmp(key, "system") == 0) {
 			if (config->system_directory_count == MAX_SYSTEM_DIRECTORIES)
 				return -1;
@@ -63,8 +77,9 @@ int parse_sandbox_config(const uint8_t *payload, uint32_t length, struct sandbox
 		else
 			return -1;
 	}
-	if (config->root == NULL || config->skeleton == NULL || config->workspace == NULL || config->root[0] != '/' ||
-		config->skeleton[0] != '/' || config->workspace[0] != '/')
+	if (config->root == NULL || config->state == NULL || config->root[0] != '/' || config->state[0] != '/' ||
+		!is_plain_relative(config->skeleton) || !is_plain_relative(config->empty) ||
+		!is_plain_relative(config->sandbox) || !is_plain_relative(config->node_directory))
 		return -1;
 	return 0;
 }

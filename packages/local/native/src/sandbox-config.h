@@ -7,10 +7,12 @@
 #define MAX_SYSTEM_DIRECTORIES 8
 
 struct sandbox_config {
-	const char *root;          /* empty host directory the new root is assembled on */
+	const char *root;          /* empty host directory the new root is assembled on (absolute) */
+	const char *state;         /* the provider's state directory (absolute); the paths below are in it */
 	const char *skeleton;      /* read-only skeleton that becomes / */
-	const char *workspace;     /* host directory bound read-write at /workspace */
-	const char *node;          /* host Node binary bound read-only at /sandport/bin/node, or NULL */
+	const char *empty;         /* an empty directory (an overlay's second lower layer) */
+	const char *sandbox;       /* the sandbox's directory: workspace/ and overlay-work/ */
+	const char *node_directory; /* holds the Node binary, mounted read-only at /sandport/bin */
 	const char *system_directories[MAX_SYSTEM_DIRECTORIES]; /* /lib64 etc. bound read-only */
 	int system_directory_count;
 	uint64_t tmp_bytes;        /* size of /tmp and /dev/shm */

@@ -84,13 +84,50 @@ static int mount_tmpfs(const char *target, uint64_t bytes)
 	return mount("sandport", target, "tmpfs", MS_NOSUID | MS_NODEV, options);
 }
 
+/* A host path in the state directory, into a second static buffer. */
+static char state_path_buffer[4096];
+static const char *in_state(const struct sandbox_config *config, const char *relative, const char *suffix)
+{
+	int written = snprintf(state_path_buffer, sizeof state_path_buffer, "%s/%s%s", config->state, relative, suffix);
+	if (written < 0 || (size_t)written >= sizeof state_path_buffer)
+		return NULL;
+	return state_path_buffer;
+}
+
+/*
+ * Mounts an overlay given layers relative to the state directory (our working directory during
+ * setup). Overlay options show in the sandbox's mountinfo as they were passed, and the mount's
+ * root is the overlay's own, so no host path is visible inside; a bind mount would show it.
+ */
+static int mount_overlay(const char *target, const char *format, const char *first, const char *second,
+	const char *third)
+{
+	if (target == NULL) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	char options[1024];
+	int written = snprintf(options, sizeof options, format, first, second, third);
+	if (written < 0 || (size_t)written >= sizeof options) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, options);
+}
+
 static int build_root(const struct sandbox_config *config, const char **failed_step)
 {
 	*failed_step = "make mounts private";
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		return -1;
-	*failed_step = "bind the root skeleton";
-	if (mount(config->skeleton, config->root, NULL, MS_BIND | MS_REC, NULL) != 0)
+	*failed_step = "enter the state directory";
+	if (chdir(config->state) != 0)
+		return -1;
+	/* Overlays where the kernel allows them in a user namespace (5.11+), bind mounts otherwise. */
+	int root_is_overlay =
+		mount_overlay(config->root, "lowerdir=./%s:./%s", config->skeleton, config->empty, "") == 0;
+	*failed_step = "mount the root skeleton";
+	if (!root_is_overlay && mount(in_state(config, config->skeleton, ""), config->root, NULL, MS_BIND | MS_REC, NULL) != 0)
 		return -1;
 	*failed_step = "bind /usr";
 	if (bind_mount("/usr", under_root(config, "/usr"), MS_NOSUID | MS_NODEV, 1) != 0)
@@ -116,20 +153,24 @@ static int build_root(const struct sandbox_config *config, const char **failed_s
 	*failed_step = "mount /dev/shm";
 	if (mount_tmpfs(under_root(config, "/dev/shm"), config->tmp_bytes) != 0)
 		return -1;
-	*failed_step = "bind the workspace";
-	if (bind_mount(config->workspace, under_root(config, "/workspace"), MS_NOSUID | MS_NODEV, 0) != 0)
+	*failed_step = "mount the workspace";
+	if (mount_overlay(under_root(config, "/workspace"), "userxattr,lowerdir=./%s,upperdir=./%s/workspace,workdir=./%s/overlay-work",
+		    config->empty, config->sandbox, config->sandbox) != 0 &&
+		bind_mount(in_state(config, config->sandbox, "/workspace"), under_root(config, "/workspace"),
+			MS_NOSUID | MS_NODEV, 0) != 0)
 		return -1;
-	if (config->node != NULL) {
-		*failed_step = "bind the node binary";
-		if (bind_mount(config->node, under_root(config, "/sandport/bin/node"), MS_NOSUID | MS_NODEV, 1) != 0)
-			return -1;
-	}
+	*failed_step = "mount the node binary";
+	if (mount_overlay(under_root(config, "/sandport/bin"), "lowerdir=./%s:./%s", config->node_directory,
+		    config->empty, "") != 0 &&
+		bind_mount(in_state(config, config->node_directory, ""), under_root(config, "/sandport/bin"),
+			MS_NOSUID | MS_NODEV, 1) != 0)
+		return -1;
 	*failed_step = "mount /proc";
 	const char *proc = under_root(config, "/proc");
 	if (proc == NULL || mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
 		return -1;
 	*failed_step = "make the root read-only";
-	if (mount(NULL, config->root, NULL,
+	if (!root_is_overlay && mount(NULL, config->root, NULL,
 		    MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | locked_flags(config->root), NULL) != 0)
 		return -1;
 	*failed_step = "pivot_root";
