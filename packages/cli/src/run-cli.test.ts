@@ -214,7 +214,7 @@ describe("sandport run (in-process)", () => {
     expect(exitCode).toBe(3);
     expect(stdout).toBe("out 1\nout 2\n");
     expect(stderr).toBe("err 1\n");
-    expect(world.requests).toEqual([{ runtime: "python" }]);
+    expect(world.requests).toEqual([{ runtime: "python", ttlMs: 3_600_000 }]);
     expect(world.calls[0]).toMatchObject({ kind: "runCode", command: "print(1)" });
     expect(world.calls[0]?.options).toMatchObject({ language: "python" });
     expect(world.destroyed).toEqual(["main:sandbox-1"]);
@@ -253,13 +253,13 @@ describe("sandport run (in-process)", () => {
     writeFileSync(join(directory, "hello.py"), "print('hi')\n");
     const { exitCode } = await cli(["run", "hello.py"]);
     expect(exitCode).toBe(0);
-    expect(world.requests).toEqual([{ runtime: "python" }]);
+    expect(world.requests).toEqual([{ runtime: "python", ttlMs: 3_600_000 }]);
     expect(world.calls[0]).toMatchObject({ command: "print('hi')\n" });
   });
 
   it('reads code from standard input with "-", defaulting to shell', async () => {
     await cli(["run", "-"], harness({ stdin: "echo from stdin" }));
-    expect(world.requests).toEqual([{ runtime: "shell" }]);
+    expect(world.requests).toEqual([{ runtime: "shell", ttlMs: 3_600_000 }]);
     expect(world.calls[0]).toMatchObject({ command: "echo from stdin" });
   });
 
@@ -358,7 +358,8 @@ describe("sandport exec (in-process)", () => {
   it("runs the argv after -- unchanged, options included, with no runtime requested", async () => {
     const { exitCode } = await cli(["exec", "--timeout", "5000", "--", "sh", "-c", "echo hi", "--verbose"]);
     expect(exitCode).toBe(0);
-    expect(world.requests).toEqual([{}]);
+    // A lifetime past the timeout, so a CLI killed outright leaves a sandbox the provider reaps.
+    expect(world.requests).toEqual([{ ttlMs: 65_000 }]);
     expect(world.calls[0]).toMatchObject({ kind: "exec", command: ["sh", "-c", "echo hi", "--verbose"] });
     expect(world.calls[0]?.options.timeoutMs).toBe(5000);
   });

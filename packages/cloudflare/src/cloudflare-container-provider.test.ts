@@ -216,7 +216,12 @@ describe("cloudflare-container provider: requests on the wire", () => {
     await sandbox.writeFile("sub/dir/file.txt", "x");
     bridge.clearCalls();
     expect((await sandbox.exec(["pwd"], { cwd: "sub/./dir" })).stdout).toBe("/workspace/sub/dir\n");
-    expect(bridge.calls[0]?.body).toMatchObject({ cwd: "/workspace/sub/dir" });
+    // First the check that the directory exists (the bridge would report a failed cd as exit 1).
+    expect(bridge.calls[0]?.body).toMatchObject({
+      argv: ["test", "-d", "/workspace/sub/dir"],
+      cwd: "/workspace",
+    });
+    expect(bridge.calls[1]?.body).toMatchObject({ cwd: "/workspace/sub/dir" });
     bridge.clearCalls();
     const error = await failure(() => sandbox.exec(["pwd"], { cwd: "../etc" }));
     expectFailure(error, "invalid_request", false);

@@ -15,6 +15,7 @@ import {
   type SandboxProvider,
   specificationVersion,
   throwIfAborted,
+  toSandportError,
   vendorIdFor,
 } from "@sandport/core";
 import { BridgeClient } from "./container/bridge-client.ts";
@@ -68,7 +69,13 @@ export class CloudflareContainerProvider implements SandboxProvider {
    * container, so capacity and start failures surface here (where a router can fail over) and the
    * cold start is paid by `create`, not by the first command.
    */
-  async create(request: CreateSandboxRequest, options?: CallOptions): Promise<ContainerSandbox> {
+  create(request: CreateSandboxRequest, options?: CallOptions): Promise<ContainerSandbox> {
+    return this.#create(request, options).catch((error: unknown) => {
+      throw toSandportError(error, this.providerId);
+    });
+  }
+
+  async #create(request: CreateSandboxRequest, options?: CallOptions): Promise<ContainerSandbox> {
     const parsed = parseCreateSandboxRequest(request);
     const ownOptions = parsed.providerOptions?.[this.providerId];
     if (ownOptions !== undefined && Object.keys(ownOptions).length > 0) {
@@ -110,7 +117,13 @@ export class CloudflareContainerProvider implements SandboxProvider {
    * (the sandbox was destroyed, or its container was replaced after sleeping): that container is
    * deleted again and the answer is `not_found`.
    */
-  async connect(sandboxId: string, options?: CallOptions): Promise<ContainerSandbox> {
+  connect(sandboxId: string, options?: CallOptions): Promise<ContainerSandbox> {
+    return this.#connect(sandboxId, options).catch((error: unknown) => {
+      throw toSandportError(error, this.providerId);
+    });
+  }
+
+  async #connect(sandboxId: string, options?: CallOptions): Promise<ContainerSandbox> {
     const vendorId = vendorIdFor(this.providerId, sandboxId);
     if (!/^[a-z2-7]{1,128}$/.test(vendorId)) {
       throw new InvalidRequestError(`sandbox id "${sandboxId}": the bridge's ids are lowercase base32`, {

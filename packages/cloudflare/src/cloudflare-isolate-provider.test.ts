@@ -228,7 +228,7 @@ describe("network", () => {
   beforeAll(async () => {
     server = createServer((request, response) => {
       if (request.url === "/redirect") {
-        response.writeHead(302, { location: `http://127.0.0.1:${port}/` }).end();
+        response.writeHead(302, { location: `http://localhost:${port}/` }).end();
         return;
       }
       response.end("hello from loopback");
@@ -243,20 +243,22 @@ describe("network", () => {
     `try {\n  const response = await fetch("http://${host}:PORT/");\n  console.log(await response.text());\n} catch (error) {\n  console.log("failed: " + error.message);\n}`;
 
   it("lets code reach an allowed host and refuses every other with a clear message ({ allow })", async () => {
-    await using sandbox = await provider.create({ network: { egress: { allow: ["localhost"] } } });
-    const allowed = await sandbox.runCode?.(fetchCode("localhost").replace("PORT", String(port)), {
+    // A loopback service is reached through its address; a name resolving to it would be refused
+    // (see isolate/allowlist-egress.test.ts).
+    await using sandbox = await provider.create({ network: { egress: { allow: ["127.0.0.1"] } } });
+    const allowed = await sandbox.runCode?.(fetchCode("127.0.0.1").replace("PORT", String(port)), {
       language: "javascript",
     });
     expect(allowed?.stdout).toBe("hello from loopback\n");
-    const refused = await sandbox.runCode?.(fetchCode("127.0.0.1").replace("PORT", String(port)), {
+    const refused = await sandbox.runCode?.(fetchCode("localhost").replace("PORT", String(port)), {
       language: "javascript",
     });
-    expect(refused?.stdout).toContain("failed: sandport: network access to 127.0.0.1 is not allowed");
+    expect(refused?.stdout).toContain("failed: sandport: network access to localhost is not allowed");
     // An allowed host cannot redirect the code to one that is not allowed.
-    const redirected = await sandbox.runCode?.(fetchCode("localhost").replace("PORT/", `${port}/redirect`), {
+    const redirected = await sandbox.runCode?.(fetchCode("127.0.0.1").replace("PORT/", `${port}/redirect`), {
       language: "javascript",
     });
-    expect(redirected?.stdout).toContain("failed: sandport: network access to 127.0.0.1 is not allowed");
+    expect(redirected?.stdout).toContain("failed: sandport: network access to localhost is not allowed");
   });
 
   it('lets code reach any host with egress "open" when allowNetwork is set, and refuses it otherwise', async () => {

@@ -19,17 +19,22 @@ import {
   type SandboxProvider,
   specificationVersion,
   throwIfAborted,
+  toSandportError,
   vendorIdFor,
 } from "@sandport/core";
 import { z } from "zod";
 import type { BridgeCreateBody, BridgeEgress } from "./isolate/bridge-protocol.ts";
 import { startBridgeWorker } from "./isolate/bridge-worker.ts";
+import { validAllowEntry } from "./isolate/egress-policy.ts";
+import { systemLookup } from "./isolate/egress-proxy.ts";
 import { EnginePool } from "./isolate/engine-pool.ts";
+import { dataBytesOf } from "./isolate/engine-process.ts";
 import { isolateCapabilities } from "./isolate/isolate-capabilities.ts";
 import type { IsolateSandbox } from "./isolate/isolate-sandbox.ts";
 import {
   type CloudflareIsolateProviderSettings,
   cloudflareIsolateSettingsSchema,
+  engineDataLimitBytes,
   type ResolvedIsolateSettings,
   resolveIsolateSettings,
 } from "./isolate/isolate-settings.ts";
@@ -67,7 +72,13 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
     this.capabilities = isolateCapabilities(this.#settings);
   }
 
-  async create(request: CreateSandboxRequest, options?: CallOptions): Promise<IsolateSandbox> {
+  create(request: CreateSandboxRequest, options?: CallOptions): Promise<IsolateSandbox> {
+    return this.#create(request, options).catch((error: unknown) => {
+      throw toSandportError(error, this.providerId);
+    });
+  }
+
+  async #create(request: CreateSandboxRequest, options?: CallOptions): Promise<IsolateSandbox> {
     const parsed = parseCreateSandboxRequest(request);
     const ownOptions = parsed.providerOptions?.[this.providerId];
     if (ownOptions !== undefined && Object.keys(ownOptions).length > 0) {
@@ -79,6 +90,15 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
     assertRequestSupported(this.providerId, this.capabilities, parsed);
     throwIfAborted(options?.signal, this.providerId);
     const requested = parsed.network?.egress ?? "none";
+    if (typeof requested !== "string") {
+      const invalid = requested.allow.filter((entry) => !validAllowEntry(entry));
+      if (invalid.length > 0) {
+        throw new InvalidRequestError(
+          `network.egress.allow: ${invalid.map((entry) => JSON.stringify(entry)).join(", ")} is not a host name, "*." wildcard, IP address or CIDR range`,
+          { providerId: this.providerId },
+        );
+      }
+    }
     const egress: BridgeEgress = typeof requested === "string" ? requested : { allow: [...requested.allow] };
     const diskMb = parsed.resources?.diskMb;
     const maxFilesBytes =
@@ -109,7 +129,13 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
     return sandbox;
   }
 
-  async connect(sandboxId: string, options?: CallOptions): Promise<IsolateSandbox> {
+  connect(sandboxId: string, options?: CallOptions): Promise<IsolateSandbox> {
+    return this.#connect(sandboxId, options).catch((error: unknown) => {
+      throw toSandportError(error, this.providerId);
+    });
+  }
+
+  async #connect(sandboxId: string, options?: CallOptions): Promise<IsolateSandbox> {
     const vendorId = vendorIdFor(this.providerId, sandboxId);
     throwIfAborted(options?.signal, this.providerId);
     if (this.#settings.mode === "local") {
@@ -163,12 +189,26 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
       const token = randomBytes(32).toString("base64url");
       const { maxCodeBytes, maxFilesBytes, engines, engineIdleMs, engineRecycleRuns, memoryMb } =
         this.#settings;
+      const dataLimitBytes = engineDataLimitBytes(this.#settings);
+      // What the engine itself is allowed under the cap; the rest is each run's.
+      const engineOwnBytes = engineDataLimitBytes({ memoryMb: 0, maxFilesBytes: 0 });
       this.#pool = new EnginePool({
         size: engines,
         token,
         idleMs: engineIdleMs,
         recycleAfter: engineRecycleRuns,
-        start: () => startBridgeWorker({ token, maxCodeBytes, maxFilesBytes, heapLimitMb: memoryMb }),
+        // V8 keeps the space of a run's large buffers mapped: once an engine holds more than its
+        // own share, the next run would get less than its allowance, so the engine is replaced.
+        worn: (instance) => instance.pid !== undefined && (dataBytesOf(instance.pid) ?? 0) > engineOwnBytes,
+        start: () =>
+          startBridgeWorker({
+            token,
+            maxCodeBytes,
+            maxFilesBytes,
+            heapLimitMb: memoryMb,
+            dataLimitBytes,
+            egressLookup: this.#settings.lookup ?? systemLookup,
+          }),
       });
     }
     return this.#pool;

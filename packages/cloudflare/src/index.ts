@@ -11,5 +11,6 @@ export {
   cloudflareIsolateProviderFactory,
   createCloudflareIsolateProvider,
 } from "./cloudflare-isolate-provider.ts";
+export type { EgressLookup, ResolvedAddress } from "./isolate/egress-proxy.ts";
 export { checkIsolateEngine, type IsolateEngineReport } from "./isolate/isolate-engine-check.ts";
 export type { IsolateMode } from "./isolate/isolate-settings.ts";

@@ -1,5 +1,8 @@
 // The suite must be able to fail: each test breaks the real process provider in one realistic way
 // and checks that the contract case guarding that behaviour fails, while it passes unbroken.
+import { readdirSync, rmSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import {
   type Command,
   type CreateSandboxRequest,
@@ -124,18 +127,23 @@ describe("the contract catches broken providers", () => {
     );
   });
 
-  it("fails file-link-escapes when readFile follows symbolic links", async () => {
-    // A readFile built on `cat` inside the sandbox follows every link.
-    const readsThroughCat = breakProvider((sandbox) => ({
-      readFile: async (path: string) => {
-        const result = await sandbox.exec(["cat", path]);
-        if (result.exitCode !== 0) throw new NotFoundError(`no file ${path}`, { providerId: "broken" });
-        return new TextEncoder().encode(result.stdout);
+  it("fails file-link-escapes when writeFile follows links on the host", async () => {
+    // A naive host-side writeFile: the working directory's path on the host, then fs.writeFile,
+    // which follows a link the sandbox planted.
+    const writesOnHost = breakProvider((sandbox) => ({
+      writeFile: async (path: string, data: Uint8Array | string) => {
+        const directory = (await sandbox.exec(["pwd"])).stdout.trim();
+        await writeFile(join(directory, path), data);
       },
     }));
-    await (await expectCase("file-link-escapes", readsThroughCat)).rejects.toThrow(
-      /code "invalid_request", but the call succeeded/,
-    );
+    try {
+      await (await expectCase("file-link-escapes", writesOnHost)).rejects.toThrow(/on the host/);
+    } finally {
+      // What the broken provider wrote through the link on this machine.
+      for (const name of readdirSync("/etc").filter((entry) => entry.startsWith("sandport-contract-"))) {
+        rmSync(join("/etc", name), { force: true });
+      }
+    }
   });
 
   it("fails sandboxes-files-isolated when the file API is one store shared by every sandbox", async () => {

@@ -109,7 +109,7 @@ export async function prepareEnvironment(
       installedCopy(
         settings.stateDirectory,
         process.execPath,
-        "node",
+        "node-directory",
         `${process.version}-${statSync(process.execPath).size}`,
         "node",
       ),

@@ -62,6 +62,9 @@ export interface SupervisedProcess {
   closeOutput(stream: 1 | 2): void;
 }
 
+/** How long a supervisor may take to exit after its channel closed before it is killed. */
+const closeGraceMs = 2000;
+
 interface PendingRequest {
   onFrame(frame: Frame): void;
   onFailure(error: Error): void;
@@ -75,6 +78,7 @@ export class SupervisorConnection {
   readonly #pending = new Map<number, PendingRequest>();
   #nextId = 1;
   #failure: Error | undefined;
+  #stopping = false;
   readonly #ended: Promise<void>;
 
   private constructor(child: ChildProcess, channel: Socket, providerId: string) {
@@ -180,7 +184,8 @@ export class SupervisorConnection {
     this.#failure = this.#failureError(message);
     for (const request of this.#pending.values()) request.onFailure(this.#failure);
     this.#pending.clear();
-    this.#child.kill("SIGKILL");
+    // Stopping on purpose lets PID 1 exit by itself (see close); a broken supervisor is killed.
+    if (!this.#stopping) this.#child.kill("SIGKILL");
     this.#channel.destroy();
   }
 
@@ -361,15 +366,22 @@ export class SupervisorConnection {
     return answered;
   }
 
-  /** Stops the supervisor: every process of its sandbox dies with it. Resolves once it is gone. */
+  /**
+   * Stops the supervisor: every process of its sandbox dies with it. Resolves once all of them are
+   * gone. Closing the channel makes PID 1 exit; the kernel then kills the rest of its pid
+   * namespace, and the first process exits only after that, so its exit means "all gone".
+   */
   async close(): Promise<void> {
+    const exited =
+      this.#child.exitCode !== null || this.#child.signalCode !== null
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => this.#child.once("exit", () => resolve()));
+    this.#stopping = true;
     this.#fail("the sandbox was stopped");
-    if (this.#child.exitCode === null && this.#child.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        this.#child.once("exit", () => resolve());
-        if (this.#child.exitCode !== null || this.#child.signalCode !== null) resolve();
-      });
-    }
+    // A supervisor that does not go by itself (stopped, or hostile) is killed.
+    const killer = setTimeout(() => this.#child.kill("SIGKILL"), closeGraceMs);
+    await exited;
+    clearTimeout(killer);
     await this.#ended;
   }
 }

@@ -81,6 +81,14 @@ export function errorFromBridgeResponse(failure: BridgeFailure, context: Failure
   if (status === 503 && code === "capacity_exceeded") {
     return new QuotaExceededError(what, { cause, providerId, isRetryable: true, ...timing });
   }
+  // The container itself refused the write (a read-only path, a link to one): the request's
+  // fault, not the bridge's. Issue: confirm against a deployed bridge which errors land here.
+  if (code === "workspace_archive_write_error") {
+    return new InvalidRequestError(`${what}: the path cannot be written in the sandbox`, {
+      cause,
+      providerId,
+    });
+  }
   if (status >= 500) return new ProviderUnavailableError(what, { cause, providerId, ...timing });
   if (status === 400) return new InvalidRequestError(what, { cause, providerId });
   // Any other status means a bridge this client does not understand (another version, a proxy).

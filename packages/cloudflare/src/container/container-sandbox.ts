@@ -14,7 +14,9 @@ import {
   type RunCodeOptions,
   type Sandbox,
   throwIfAborted,
+  toSandportError,
   UnsupportedCapabilityError,
+  workspaceMountPath,
 } from "@sandport/core";
 import type { BridgeClient } from "./bridge-client.ts";
 import { runContainerExec } from "./container-exec.ts";
@@ -67,13 +69,24 @@ export class ContainerSandbox implements Sandbox {
    * The bridge would silently start a fresh container for a destroyed id, so a handle checks the
    * provider's record instead (a sandbox destroyed by another process cannot be detected here).
    */
+  /** Every error leaves with this provider's id, whichever shared check raised it. */
+  #attributed<T>(call: Promise<T>): Promise<T> {
+    return call.catch((error: unknown) => {
+      throw toSandportError(error, this.#context.providerId);
+    });
+  }
+
   #assertLive(): void {
     if (this.#context.destroyed.has(this.vendorId)) {
       throw new NotFoundError(`sandbox ${this.id} was destroyed`, { providerId: this.#context.providerId });
     }
   }
 
-  async exec(command: Command, options?: ExecOptions): Promise<ExecResult> {
+  exec(command: Command, options?: ExecOptions): Promise<ExecResult> {
+    return this.#attributed(this.#exec(command, options));
+  }
+
+  async #exec(command: Command, options?: ExecOptions): Promise<ExecResult> {
     const providerId = this.#context.providerId;
     const parsed = parseCommand(command);
     const checked = parseExecOptions(options);
@@ -87,6 +100,7 @@ export class ContainerSandbox implements Sandbox {
     this.#assertLive();
     const cwd = resolveWorkingDirectory(checked.cwd, providerId);
     const timeoutMs = checked.timeoutMs ?? this.#context.defaultTimeoutMs;
+    if (checked.cwd !== undefined) await this.#assertDirectory(cwd, checked.cwd, checked.signal);
     return runContainerExec({
       client: this.#context.client,
       providerId,
@@ -106,6 +120,29 @@ export class ContainerSandbox implements Sandbox {
     });
   }
 
+  /**
+   * The bridge reports a working directory it cannot enter as the command's own exit 1, which
+   * would read as the command failing: a directory the caller named is checked first.
+   */
+  async #assertDirectory(cwd: string, requested: string, signal: AbortSignal | undefined): Promise<void> {
+    const providerId = this.#context.providerId;
+    const check = await runContainerExec({
+      client: this.#context.client,
+      providerId,
+      operation: "exec (working directory check)",
+      vendorId: this.vendorId,
+      body: { argv: ["test", "-d", cwd], cwd: workspaceMountPath },
+      timeoutMs: undefined,
+      signal,
+      maxOutputBytes: 0,
+      onStdout: undefined,
+      onStderr: undefined,
+    });
+    if (check.exitCode !== 0) {
+      throw new InvalidRequestError(`cwd "${requested}" is not a directory in the sandbox`, { providerId });
+    }
+  }
+
   async runCode(code: string, options: RunCodeOptions): Promise<ExecResult> {
     const providerId = this.#context.providerId;
     if (typeof code !== "string") throw new InvalidRequestError("code: must be a string", { providerId });
@@ -120,10 +157,14 @@ export class ContainerSandbox implements Sandbox {
       const message = `code: larger than ${maxCodeBytes} bytes; write it to a file and exec it`;
       throw new InvalidRequestError(message, { providerId });
     }
-    return this.exec(codeCommand(language, code), execOptions);
+    return this.#exec(codeCommand(language, code), execOptions);
   }
 
-  async readFile(path: string, options?: CallOptions): Promise<Uint8Array> {
+  readFile(path: string, options?: CallOptions): Promise<Uint8Array> {
+    return this.#attributed(this.#readFile(path, options));
+  }
+
+  async #readFile(path: string, options?: CallOptions): Promise<Uint8Array> {
     const providerId = this.#context.providerId;
     const absolute = resolveWorkspacePath(path, providerId);
     const routePath = fileRoutePath(absolute, providerId);
@@ -137,7 +178,11 @@ export class ContainerSandbox implements Sandbox {
     );
   }
 
-  async writeFile(path: string, data: Uint8Array | string, options?: CallOptions): Promise<void> {
+  writeFile(path: string, data: Uint8Array | string, options?: CallOptions): Promise<void> {
+    return this.#attributed(this.#writeFile(path, data, options));
+  }
+
+  async #writeFile(path: string, data: Uint8Array | string, options?: CallOptions): Promise<void> {
     const providerId = this.#context.providerId;
     if (typeof data !== "string" && !(data instanceof Uint8Array)) {
       throw new InvalidRequestError("data: must be a string or a Uint8Array", { providerId });

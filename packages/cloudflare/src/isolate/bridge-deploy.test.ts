@@ -27,10 +27,13 @@ describe("the bridge Worker", () => {
     cpSync(join(bridgeWorkerDirectory, "src"), join(workerCopy, "src"), { recursive: true });
     cpSync(join(bridgeWorkerDirectory, "wrangler.jsonc"), join(workerCopy, "wrangler.jsonc"));
     mkdirSync(join(packageCopy, "src", "isolate"), { recursive: true });
-    cpSync(
-      join(bridgeWorkerDirectory, "..", "src", "isolate", "bridge-protocol.ts"),
-      join(packageCopy, "src", "isolate", "bridge-protocol.ts"),
-    );
+    const shipped = JSON.parse(readFileSync(join(bridgeWorkerDirectory, "..", "package.json"), "utf8")) as {
+      files: string[];
+    };
+    // The package's own sources the Worker imports ship by name in package.json's `files`.
+    for (const file of shipped.files.filter((entry) => entry.startsWith("src/"))) {
+      cpSync(join(bridgeWorkerDirectory, "..", file), join(packageCopy, file));
+    }
     const outdir = join(scratch, "bundle");
     const result = spawnSync(
       process.execPath,
@@ -78,5 +81,9 @@ describe("the bridge Worker", () => {
     const names = modules.map((module) => module.path.slice(module.path.lastIndexOf("/") + 1)).sort();
     expect(names).toContain("sandbox-object.ts");
     expect(names).toContain("runner-module.ts");
+    // The egress policy the gate shares with Node comes along, under the name its import resolves to.
+    expect(modules.map((module) => module.path)).toContain(
+      join(bridgeWorkerDirectory, "..", "src", "isolate", "egress-policy.ts"),
+    );
   });
 });

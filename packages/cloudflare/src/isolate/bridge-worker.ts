@@ -4,35 +4,57 @@
  * types and handed to workerd one module each, so what runs here is the source a team deploys.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { Miniflare, type ModuleDefinition, NoOpLog } from "miniflare";
+import { type EgressLookup, egressProxy } from "./egress-proxy.ts";
+import { listeningChildPid } from "./engine-process.ts";
 import { type MiniflareVariables, withMiniflareEnvironment } from "./miniflare-environment.ts";
 import { stripTypes } from "./strip-types.ts";
-import { workerdBoundToParent } from "./workerd-command.ts";
+import { workerdCommand } from "./workerd-command.ts";
 
 /** The package's `worker/` folder (the same relative place from `src/isolate` and `dist/isolate`). */
 export const bridgeWorkerDirectory = fileURLToPath(new URL("../../worker/", import.meta.url));
+
+/** The package's root: module names are relative to it, as the Worker's imports of `../../src` are. */
+const packageDirectory = resolve(bridgeWorkerDirectory, "..");
+
+/** Relative imports left in a module once types are stripped (type-only imports are gone). */
+const runtimeImportPattern = /\b(?:import|export)\s[^'";]*?\bfrom\s*["'](\.{1,2}\/[^"']+)["']/g;
 
 /** The compatibility date the bridge is configured with in `worker/wrangler.jsonc`. */
 const bridgeCompatibilityDate = "2026-07-01";
 
 let cachedModules: ModuleDefinition[] | undefined;
 
-/** The Worker's modules, types stripped; read once per process. */
+/**
+ * The Worker's modules, types stripped, and the package modules they import at run time (the
+ * egress policy it shares with Node); read once per process.
+ */
 export function bridgeWorkerModules(): ModuleDefinition[] {
   if (cachedModules !== undefined) return cachedModules;
   const sourceDirectory = join(bridgeWorkerDirectory, "src");
   const names = readdirSync(sourceDirectory).filter((name) => name.endsWith(".ts"));
   // The entry module comes first: miniflare treats the first module as the main one.
   names.sort((left, right) => Number(right === "index.ts") - Number(left === "index.ts"));
-  cachedModules = names.map((name) => {
-    const path = join(sourceDirectory, name);
+  const pending = names.map((name) => join(sourceDirectory, name));
+  const modules: ModuleDefinition[] = [];
+  const seen = new Set(pending);
+  for (let path = pending.shift(); path !== undefined; path = pending.shift()) {
     const stripped = stripTypes(readFileSync(path, "utf8"));
+    const name = relative(packageDirectory, path);
     if (!stripped.ok) throw new Error(`the bridge Worker's ${name} does not compile: ${stripped.message}`);
-    return { type: "ESModule", path, contents: stripped.javascript };
-  });
+    modules.push({ type: "ESModule", path, contents: stripped.javascript });
+    for (const match of stripped.javascript.matchAll(runtimeImportPattern)) {
+      const imported = resolve(dirname(path), match[1] as string);
+      if (!seen.has(imported)) {
+        seen.add(imported);
+        pending.push(imported);
+      }
+    }
+  }
+  cachedModules = modules;
   return cachedModules;
 }
 
@@ -52,12 +74,25 @@ export interface BridgeWorkerOptions {
    * restarts. Default: none.
    */
   heapLimitMb?: number;
+  /**
+   * Cap on workerd's writable memory, bytes (`RLIMIT_DATA`; Linux). It bounds what the heap limit
+   * does not: ArrayBuffers and WebAssembly memories. Default: none.
+   */
+  dataLimitBytes?: number;
+  /**
+   * Resolver of local mode's egress proxy: when given, allowlisted egress leaves through Node,
+   * which connects only to the addresses it checked (see egress-proxy.ts). Default: none (the
+   * gate fetches through workerd, as a deployed bridge does on Cloudflare).
+   */
+  egressLookup?: EgressLookup;
 }
 
 /** A running bridge Worker. */
 export interface BridgeWorkerInstance {
   /** Base URL on loopback, e.g. `http://127.0.0.1:40123/`. */
   readonly url: URL;
+  /** The workerd process's pid, where /proc tells it (Linux). */
+  readonly pid: number | undefined;
   /** Sends a request straight to the Worker. */
   dispatch(path: string, init: RequestInit): Promise<Response>;
   /** Stops workerd (SIGKILL, so a stuck isolate cannot delay it). Idempotent. */
@@ -70,15 +105,15 @@ export function startBridgeWorker(options: BridgeWorkerOptions): Promise<BridgeW
   if (options.heapLimitMb !== undefined) {
     variables.MINIFLARE_WORKERD_V8_FLAGS = `--max-old-space-size=${options.heapLimitMb}`;
   }
-  const boundCommand = workerdBoundToParent();
-  if (boundCommand !== undefined) variables.MINIFLARE_WORKERD_PATH = boundCommand;
+  const command = workerdCommand({ dataLimitBytes: options.dataLimitBytes });
+  if (command !== undefined) variables.MINIFLARE_WORKERD_PATH = command;
   return withMiniflareEnvironment(variables, () => startMiniflare(options));
 }
 
 async function startMiniflare(options: BridgeWorkerOptions): Promise<BridgeWorkerInstance> {
   const miniflare = new Miniflare({
     modules: bridgeWorkerModules(),
-    modulesRoot: join(bridgeWorkerDirectory, "src"),
+    modulesRoot: packageDirectory,
     compatibilityDate: bridgeCompatibilityDate,
     workerLoaders: { LOADER: {} },
     durableObjects: {
@@ -90,6 +125,9 @@ async function startMiniflare(options: BridgeWorkerOptions): Promise<BridgeWorke
       SANDPORT_MAX_CODE_BYTES: String(options.maxCodeBytes),
       SANDPORT_MAX_FILES_BYTES: String(options.maxFilesBytes),
     },
+    ...(options.egressLookup === undefined
+      ? {}
+      : { serviceBindings: { SANDPORT_EGRESS: { node: egressProxy(options.egressLookup) } } }),
     host: "127.0.0.1",
     port: options.port ?? 0,
     log: new NoOpLog(),
@@ -110,6 +148,7 @@ async function startMiniflare(options: BridgeWorkerOptions): Promise<BridgeWorke
   let disposed: Promise<void> | undefined;
   return {
     url,
+    pid: listeningChildPid(Number(url.port)),
     dispatch: (path, init) =>
       miniflare.dispatchFetch(new URL(path, url), init as never) as unknown as Promise<Response>,
     dispose: () => {

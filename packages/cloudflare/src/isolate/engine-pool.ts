@@ -1,9 +1,12 @@
 /**
  * A pool of supervised workerd engines for local mode. workerd enforces no CPU limit and dies
  * whole when one isolate exhausts memory, so the pool does it: every request has a deadline, and
- * an engine whose request passes it is killed (SIGKILL) and restarted. Requests go to the least
- * busy engine, so one runaway stalls only the requests already queued on its engine; those are
- * retried elsewhere when the caller says a retry is safe.
+ * an engine whose request passes it is killed (SIGKILL) and restarted.
+ *
+ * Each engine serves one request at a time; the others wait in the pool for a free engine. A run
+ * then never shares an engine with another sandbox's run, so a run that exhausts memory, crashes
+ * its engine or passes its deadline costs only itself: nothing else was in flight there. It also
+ * makes an engine's memory cap (RLIMIT_DATA) the cap of the one run it serves.
  */
 import type { BridgeWorkerInstance } from "./bridge-worker.ts";
 
@@ -15,25 +18,25 @@ export class EngineOverrunError extends Error {
   }
 }
 
-/** The engine died under the request: another run's overrun, or a crash (`crashed`). */
+/** The engine died under the request, which was the only one it served. */
 export class EngineLostError extends Error {
-  readonly crashed: boolean;
-
-  constructor(crashed: boolean, options?: ErrorOptions) {
-    super(
-      crashed
-        ? "the isolate engine crashed (most likely a run exhausted its memory)"
-        : "the isolate engine was restarted because another run passed its timeout",
-      options,
-    );
+  constructor(options?: ErrorOptions) {
+    super("the isolate engine crashed under the run (most likely the run exhausted its memory)", options);
     this.name = "EngineLostError";
-    this.crashed = crashed;
+  }
+}
+
+/** The request was withdrawn while it waited for a free engine; it never ran. */
+export class EngineWaitAbortedError extends Error {
+  constructor(options?: ErrorOptions) {
+    super("the run was withdrawn before an engine took it", options);
+    this.name = "EngineWaitAbortedError";
   }
 }
 
 /** Options of {@link EnginePool}. */
 export interface EnginePoolOptions {
-  /** Number of engines. */
+  /** Number of engines, and so of requests served at once. */
   size: number;
   /** Starts one engine. */
   start: () => Promise<BridgeWorkerInstance>;
@@ -42,18 +45,23 @@ export interface EnginePoolOptions {
   /** Engines stop after this long without requests, ms (they start again on demand). */
   idleMs: number;
   /**
-   * An engine is replaced once it has answered this many requests, when nothing is pending on it:
-   * workerd's memory grows a little with every isolate it has loaded.
+   * An engine is replaced once it has answered this many requests: workerd's memory grows a
+   * little with every isolate it has loaded.
    */
   recycleAfter: number;
+  /**
+   * Asked after each answer: true replaces the engine before it takes another request (its
+   * leftover memory would leave the next run less than its due). Default: never.
+   */
+  worn?: (instance: BridgeWorkerInstance) => boolean;
 }
 
 /** Options of one request. */
 export interface EnginePostOptions {
-  /** The engine is killed if no answer came after this long, ms. */
+  /** The engine is killed if no answer came this long after it took the request, ms. */
   deadlineMs: number;
-  /** Retry once on another engine when this request's engine is killed for another's overrun. */
-  retrySafe: boolean;
+  /** Withdraws the request while it waits for an engine (once an engine has it, it runs on). */
+  signal?: AbortSignal;
 }
 
 /** An engine's answer. */
@@ -62,17 +70,26 @@ export interface EngineReply {
   text: string;
 }
 
-interface PendingRequest {
-  startedAt: number;
+type Outcome = { reply: EngineReply } | { error: Error };
+
+interface WaitingRequest {
+  path: string;
+  body: string;
+  options: EnginePostOptions;
+  settle(outcome: Outcome): void;
+}
+
+interface RunningRequest {
   timer: ReturnType<typeof setTimeout> | undefined;
-  settle(outcome: { reply: EngineReply } | { error: Error }): void;
+  settle(outcome: Outcome): void;
 }
 
 interface EngineSlot {
   instance: Promise<BridgeWorkerInstance> | undefined;
   /** The instance has started and answers. */
   ready: boolean;
-  pending: Set<PendingRequest>;
+  /** The one request the engine serves, if any. */
+  running: RunningRequest | undefined;
   /** Requests the current instance answered. */
   answered: number;
 }
@@ -81,6 +98,8 @@ interface EngineSlot {
 export class EnginePool {
   readonly #options: EnginePoolOptions;
   readonly #slots: EngineSlot[];
+  /** Requests waiting for a free engine, oldest first. */
+  readonly #waiting: WaitingRequest[] = [];
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   /** Idle time before the engines stop, when the owner asked for a shorter one. */
   #idleDelayMs: number | undefined;
@@ -95,21 +114,42 @@ export class EnginePool {
     this.#slots = Array.from({ length: options.size }, () => ({
       instance: undefined,
       ready: false,
-      pending: new Set(),
+      running: undefined,
       answered: 0,
     }));
   }
 
-  /** Sends `body` to `path` on the least busy engine. */
-  async post(path: string, body: string, options: EnginePostOptions): Promise<EngineReply> {
-    try {
-      return await this.#postOnce(path, body, options);
-    } catch (error) {
-      if (error instanceof EngineLostError && !error.crashed && options.retrySafe) {
-        return this.#postOnce(path, body, options);
-      }
-      throw error;
-    }
+  /** Sends `body` to `path` on the first engine that is free. */
+  post(path: string, body: string, options: EnginePostOptions): Promise<EngineReply> {
+    if (this.#disposed) return Promise.reject(new Error("the provider was disposed"));
+    clearTimeout(this.#idleTimer);
+    this.#idleDelayMs = undefined;
+    return new Promise<EngineReply>((resolve, reject) => {
+      const { signal } = options;
+      const onAbort = () => {
+        const index = this.#waiting.indexOf(waiting);
+        if (index === -1) return;
+        this.#waiting.splice(index, 1);
+        waiting.settle({ error: new EngineWaitAbortedError({ cause: signal?.reason }) });
+        this.#scheduleIdleStop();
+      };
+      const waiting: WaitingRequest = {
+        path,
+        body,
+        options,
+        settle: (outcome) => {
+          signal?.removeEventListener("abort", onAbort);
+          if ("reply" in outcome) resolve(outcome.reply);
+          else reject(outcome.error);
+        },
+      };
+      if (signal?.aborted) return reject(new EngineWaitAbortedError({ cause: signal.reason }));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiting.push(waiting);
+      // Every engine starts, so the pool is warm by the time it is needed.
+      for (const slot of this.#slots) this.#instance(slot).catch(() => {});
+      this.#dispatch();
+    });
   }
 
   /** Starts every engine now instead of at the first request. */
@@ -120,33 +160,24 @@ export class EnginePool {
     this.#scheduleIdleStop();
   }
 
-  /** Stops every engine; pending requests fail. */
+  /** Stops every engine; running and waiting requests fail. */
   async dispose(): Promise<void> {
     this.#disposed = true;
     clearTimeout(this.#idleTimer);
-    await Promise.all(
-      this.#slots.map((slot) => this.#stop(slot, () => new Error("the provider was disposed"))),
-    );
+    for (const waiting of this.#waiting.splice(0)) {
+      waiting.settle({ error: new Error("the provider was disposed") });
+    }
+    await Promise.all(this.#slots.map((slot) => this.#stop(slot, new Error("the provider was disposed"))));
   }
 
-  #retiring(slot: EngineSlot): boolean {
-    return slot.answered >= this.#options.recycleAfter;
-  }
-
-  #pick(): EngineSlot {
-    const now = Date.now();
-    // An engine due for replacement gets nothing new while another can serve, so it drains.
-    const candidates = this.#slots.filter((slot) => !this.#retiring(slot));
-    const slots = candidates.length > 0 ? candidates : this.#slots;
-    const oldest = (slot: EngineSlot) =>
-      Math.max(0, ...[...slot.pending].map((request) => now - request.startedAt));
-    // Fewest requests first, then a started engine over one still starting, then the engine whose
-    // oldest request is youngest, since an old request may be a runaway blocking those behind it.
-    return slots.reduce((best, slot) => {
-      if (slot.pending.size !== best.pending.size) return slot.pending.size < best.pending.size ? slot : best;
-      if (slot.ready !== best.ready) return slot.ready ? slot : best;
-      return oldest(slot) < oldest(best) ? slot : best;
-    });
+  /** Hands waiting requests to free engines: started ones first, then ones still starting. */
+  #dispatch(): void {
+    while (this.#waiting.length > 0 && !this.#disposed) {
+      const free = this.#slots.filter((slot) => slot.running === undefined);
+      const slot = free.find((candidate) => candidate.ready) ?? free[0];
+      if (slot === undefined) return;
+      this.#run(slot, this.#waiting.shift() as WaitingRequest);
+    }
   }
 
   #instance(slot: EngineSlot): Promise<BridgeWorkerInstance> {
@@ -157,7 +188,10 @@ export class EnginePool {
       slot.answered = 0;
       starting.then(
         () => {
-          if (slot.instance === starting) slot.ready = true;
+          if (slot.instance !== starting) return;
+          slot.ready = true;
+          // A started engine may be preferred by requests waiting for one.
+          this.#dispatch();
         },
         () => {
           if (slot.instance === starting) slot.instance = undefined;
@@ -167,93 +201,85 @@ export class EnginePool {
     return slot.instance;
   }
 
-  #postOnce(path: string, body: string, options: EnginePostOptions): Promise<EngineReply> {
-    clearTimeout(this.#idleTimer);
-    this.#idleDelayMs = undefined;
-    const slot = this.#pick();
-    // Other engines start alongside, so the pool is warm by the time it is needed.
-    for (const other of this.#slots) if (other !== slot) this.#instance(other).catch(() => {});
+  #run(slot: EngineSlot, waiting: WaitingRequest): void {
     const starting = this.#instance(slot);
-    return new Promise<EngineReply>((resolve, reject) => {
-      let settled = false;
-      const request: PendingRequest = {
-        startedAt: Date.now(),
-        timer: undefined,
-        settle: (outcome) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(request.timer);
-          slot.pending.delete(request);
-          if ("reply" in outcome) slot.answered += 1;
-          if (this.#retiring(slot) && slot.pending.size === 0 && slot.instance !== undefined) {
-            void this.#stop(slot, () => new Error("recycled"), true, false);
-          }
-          this.#scheduleIdleStop();
-          if ("reply" in outcome) resolve(outcome.reply);
-          else reject(outcome.error);
-        },
-      };
-      // Counted at once, so requests arriving while the engine starts spread over the pool.
-      slot.pending.add(request);
-      starting.then(
-        (instance) => {
-          if (settled) return;
-          // The deadline starts with the request itself, not with the engine's start.
-          request.timer = setTimeout(() => {
-            const overrun = (other: PendingRequest) =>
-              other === request ? new EngineOverrunError() : new EngineLostError(false);
-            void this.#stop(slot, overrun, true);
-          }, options.deadlineMs);
-          instance
-            .dispatch(path, {
-              method: "POST",
-              headers: { authorization: `Bearer ${this.#options.token}`, "content-type": "application/json" },
-              body,
-            })
-            .then(async (response) => ({ status: response.status, text: await response.text() }))
-            .then(
-              (reply) => request.settle({ reply }),
-              (error: unknown) => {
-                // Only a failure of the engine still in the slot is a crash; a killed one was handled.
-                if (slot.instance === starting) {
-                  void this.#stop(slot, () => new EngineLostError(true, { cause: error }), true);
-                }
-                request.settle({ error: new EngineLostError(true, { cause: error }) });
-              },
-            );
-        },
-        (error: unknown) =>
-          request.settle({ error: error instanceof Error ? error : new Error(String(error)) }),
-      );
-    });
+    let settled = false;
+    let started: BridgeWorkerInstance | undefined;
+    const running: RunningRequest = {
+      timer: undefined,
+      settle: (outcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(running.timer);
+        if (slot.running === running) slot.running = undefined;
+        if ("reply" in outcome) slot.answered += 1;
+        const worn = "reply" in outcome && started !== undefined && (this.#options.worn?.(started) ?? false);
+        if ((slot.answered >= this.#options.recycleAfter || worn) && slot.instance === starting) {
+          void this.#stop(slot, new Error("recycled"), { restart: true, failure: false });
+        }
+        waiting.settle(outcome);
+        this.#dispatch();
+        this.#scheduleIdleStop();
+      },
+    };
+    slot.running = running;
+    starting.then(
+      (instance) => {
+        if (settled) return;
+        started = instance;
+        // The deadline starts with the request itself, not with the engine's start.
+        running.timer = setTimeout(() => {
+          void this.#stop(slot, new EngineOverrunError(), { restart: true, failure: true });
+        }, waiting.options.deadlineMs);
+        instance
+          .dispatch(waiting.path, {
+            method: "POST",
+            headers: { authorization: `Bearer ${this.#options.token}`, "content-type": "application/json" },
+            body: waiting.body,
+          })
+          .then(async (response) => ({ status: response.status, text: await response.text() }))
+          .then(
+            (reply) => running.settle({ reply }),
+            (error: unknown) => {
+              // Only a failure of the engine still in the slot is a crash; a killed one was handled.
+              if (slot.instance === starting) {
+                void this.#stop(slot, new EngineLostError({ cause: error }), {
+                  restart: true,
+                  failure: true,
+                });
+              }
+              running.settle({ error: new EngineLostError({ cause: error }) });
+            },
+          );
+      },
+      (error: unknown) =>
+        running.settle({ error: error instanceof Error ? error : new Error(String(error)) }),
+    );
   }
 
   /**
-   * Kills the slot's engine and fails its pending requests with `errorFor(request)`; with
-   * `restart`, a fresh engine starts at once so the next request finds it warm.
+   * Kills the slot's engine and fails its running request with `error`; with `restart`, a fresh
+   * engine starts at once so the next request finds it warm.
    */
   async #stop(
     slot: EngineSlot,
-    errorFor: (request: PendingRequest) => Error,
-    restart = false,
-    failure = restart,
+    error: Error,
+    { restart = false, failure = false }: { restart?: boolean; failure?: boolean } = {},
   ): Promise<void> {
     const starting = slot.instance;
     slot.instance = undefined;
     slot.ready = false;
-    const pending = [...slot.pending];
-    slot.pending.clear();
-    for (const request of pending) request.settle({ error: errorFor(request) });
     if (starting !== undefined && failure) this.restarts += 1;
     if (starting !== undefined && !failure && restart) this.recycles += 1;
     if (restart) this.#instance(slot).catch(() => {});
+    slot.running?.settle({ error });
     const instance = await starting?.catch(() => undefined);
     await instance?.dispose();
   }
 
   /**
-   * Stops the engines once nothing is pending for `delayMs` (default: the pool's idle time).
-   * The owner passes a short delay when no sandbox is left to use them.
+   * Stops the engines once nothing is running or waiting for `delayMs` (default: the pool's idle
+   * time). The owner passes a short delay when no sandbox is left to use them.
    */
   stopWhenIdle(delayMs: number = this.#options.idleMs): void {
     this.#idleDelayMs = delayMs;
@@ -261,11 +287,12 @@ export class EnginePool {
   }
 
   #scheduleIdleStop(): void {
-    if (this.#slots.some((slot) => slot.pending.size > 0) || this.#disposed) return;
+    const busy = this.#waiting.length > 0 || this.#slots.some((slot) => slot.running !== undefined);
+    if (busy || this.#disposed) return;
     clearTimeout(this.#idleTimer);
     this.#idleTimer = setTimeout(() => {
       for (const slot of this.#slots) {
-        if (slot.pending.size === 0) void this.#stop(slot, () => new Error("idle"));
+        if (slot.running === undefined) void this.#stop(slot, new Error("idle"));
       }
     }, this.#idleDelayMs ?? this.#options.idleMs);
     this.#idleTimer.unref();

@@ -1,9 +1,12 @@
 /**
  * Local mode's engine supervision: a run past its timeout, a crash and an out-of-memory run each
- * cost only the run in flight; other sandboxes keep working and every sandbox keeps its files.
+ * cost only that run (engines serve one run at a time); other sandboxes keep working, every
+ * sandbox keeps its files, and memory outside the V8 heap is capped per engine.
  */
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Sandbox } from "@sandport/core";
 import { afterEach, describe, expect, it } from "vitest";
@@ -11,6 +14,7 @@ import {
   type CloudflareIsolateProvider,
   createCloudflareIsolateProvider,
 } from "../cloudflare-isolate-provider.ts";
+import { engineDataLimitBytes } from "./isolate-settings.ts";
 
 /** Pids of the workerd processes that `parent` (default: this test process) started. */
 function workerdChildren(parent: number = process.pid): number[] {
@@ -75,7 +79,7 @@ describe("engine supervision", () => {
     expect(after).toMatchObject({ exitCode: 0, value: "still here" });
   });
 
-  it("runs again, on a fresh engine, what was queued behind a runaway when it has no network", async () => {
+  it("runs what waited behind a runaway on the restarted engine, never sharing the runaway's engine", async () => {
     provider = createCloudflareIsolateProvider({ engines: 1 });
     await using runaway = await provider.create({});
     await using queued = await provider.create({});
@@ -84,20 +88,103 @@ describe("engine supervision", () => {
     const behind = run(queued, "return 'done'");
     expect(await looping).toMatchObject({ timedOut: true });
     expect(await behind).toMatchObject({ exitCode: 0, value: "done" });
+    expect(provider.engineRestarts).toBe(1);
   });
 
-  it("fails what was queued behind a runaway with sandbox_failed when it may use the network", async () => {
-    provider = createCloudflareIsolateProvider({ engines: 1, allowNetwork: true });
-    await using runaway = await provider.create({});
-    await using queued = await provider.create({ network: { egress: "open" } });
-    await provider.warm();
-    const looping = run(runaway, "while (true) {}", 500);
-    const behind = run(queued, "return 'done'");
-    expect(await looping).toMatchObject({ timedOut: true });
-    // Running it again could repeat its requests, so the caller decides.
-    await expect(behind).rejects.toMatchObject({ code: "sandbox_failed", isRetryable: true });
-    expect(await run(queued, "return 'again'")).toMatchObject({ value: "again" });
+  it("runs a networked run that waited behind a runaway exactly once", async () => {
+    const hits: string[] = [];
+    const server = createServer((request, response) => {
+      hits.push(request.url ?? "");
+      response.end("served");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      provider = createCloudflareIsolateProvider({ engines: 1 });
+      await using runaway = await provider.create({});
+      await using networked = await provider.create({ network: { egress: { allow: ["127.0.0.1"] } } });
+      await provider.warm();
+      const looping = run(runaway, "while (true) {}", 500);
+      const behind = run(networked, `return await (await fetch("http://127.0.0.1:${port}/once")).text()`);
+      expect(await looping).toMatchObject({ timedOut: true });
+      // Its request went out once: it never ran on the runaway's engine, so nothing was repeated.
+      expect(await behind).toMatchObject({ exitCode: 0, value: "served" });
+      expect(hits).toEqual(["/once"]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
+
+  it("fails only the heap bomb when another sandbox's slow run is in flight on the same engine", async () => {
+    provider = createCloudflareIsolateProvider({ engines: 1, memoryMb: 64 });
+    await using bomber = await provider.create({});
+    await using slow = await provider.create({});
+    await using after = await provider.create({});
+    await provider.warm();
+    const slowCode = "await new Promise((resolve) => setTimeout(resolve, 300)); return 'slow but fine'";
+    const bomb = "const keep = []; while (true) keep.push(new Array(1e6).fill(Math.random()));";
+    // The slow run is in flight first, the bomb comes next, and another run arrives behind the bomb.
+    const slowRun = run(slow, slowCode);
+    const bombRun = run(bomber, bomb);
+    const afterRun = run(after, slowCode);
+    await expect(bombRun).rejects.toMatchObject({ code: "sandbox_failed" });
+    expect(await slowRun).toMatchObject({ exitCode: 0, value: "slow but fine" });
+    expect(await afterRun).toMatchObject({ exitCode: 0, value: "slow but fine" });
+    expect(provider.engineRestarts).toBe(1);
+  });
+
+  it("bounds memory outside the V8 heap: 3 GiB of ArrayBuffers under memoryMb 128 fail inside the code", async () => {
+    provider = createCloudflareIsolateProvider({ engines: 1, memoryMb: 128 });
+    await using sandbox = await provider.create({});
+    await provider.warm();
+    const [engine] = workerdChildren();
+    expect(engine).toBeDefined();
+    // The engine's peak resident memory, sampled while the bombs run (it is replaced afterwards).
+    let peakBytes = 0;
+    const sampler = setInterval(() => {
+      try {
+        const peak = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${engine}/status`, "utf8"));
+        // A process that is exiting has no memory lines left.
+        if (peak !== null) peakBytes = Math.max(peakBytes, Number(peak[1]) * 1024);
+      } catch {
+        // The engine is gone.
+      }
+    }, 10);
+    const arrayBuffers =
+      "const keep = []; for (let i = 0; i < 12; i++) keep.push(new Uint8Array(256 * 1024 * 1024).fill(1)); return keep.length";
+    const outcome = await run(sandbox, arrayBuffers).catch((error: unknown) => error);
+    // Either the allocation fails inside the code (RangeError) or the engine dies of it.
+    if (outcome instanceof Error) expect(outcome).toMatchObject({ code: "sandbox_failed" });
+    else
+      expect(outcome).toMatchObject({
+        exitCode: 1,
+        stderr: expect.stringMatching(/RangeError: Array buffer allocation failed/),
+      });
+    const wasm =
+      "const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 }); for (let i = 0; i < 48; i++) { memory.grow(1024); new Uint8Array(memory.buffer).fill(1, memory.buffer.byteLength - 64 * 1024 * 1024); } return memory.buffer.byteLength";
+    const wasmOutcome = await run(sandbox, wasm).catch((error: unknown) => error);
+    if (wasmOutcome instanceof Error) expect(wasmOutcome).toMatchObject({ code: "sandbox_failed" });
+    else expect(wasmOutcome).toMatchObject({ exitCode: 1, stderr: expect.stringMatching(/RangeError/) });
+    clearInterval(sampler);
+    // The engine's peak resident memory stayed under its cap, short of the 3 GiB asked for.
+    expect(peakBytes).toBeGreaterThan(0);
+    expect(peakBytes).toBeLessThanOrEqual(
+      engineDataLimitBytes({ memoryMb: 128, maxFilesBytes: 64 * 1024 * 1024 }),
+    );
+    // Ordinary runs are unaffected: a large buffer under the limit, and a large workspace (whose
+    // copies V8 keeps mapped, so its engine is replaced before the next run) run after run.
+    expect(await run(sandbox, "return new Uint8Array(96 * 1024 * 1024).fill(1).length")).toMatchObject({
+      exitCode: 0,
+      value: 96 * 1024 * 1024,
+    });
+    await sandbox.writeFile("large.bin", new Uint8Array(24 * 1024 * 1024).fill(7));
+    const readLarge = 'import { readFileSync } from "node:fs"; return readFileSync("large.bin").length';
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      expect(await run(sandbox, readLarge)).toMatchObject({ exitCode: 0, value: 24 * 1024 * 1024 });
+    }
+    expect(provider.engineRestarts).toBe(0);
+  }, 60_000);
 
   it("reports a crash of the engine as sandbox_failed and keeps the sandbox's files", async () => {
     provider = createCloudflareIsolateProvider({ engines: 1 });

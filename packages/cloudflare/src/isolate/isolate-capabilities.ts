@@ -24,7 +24,8 @@ export function isolateCapabilities(settings: ResolvedIsolateSettings): Provider
     },
     network: {
       modes: remote || settings.allowNetwork ? ["none", "open", "allowlist"] : ["none", "allowlist"],
-      allowlist: ["domain"],
+      // Names must resolve to public addresses; loopback and private ones only by address or range.
+      allowlist: ["domain", "cidr"],
     },
     features: {
       filesystem: true,

@@ -35,7 +35,7 @@ function workerdVersion(): string | undefined {
 /** Starts one engine, runs one isolate in it and stops it. */
 export async function checkIsolateEngine(): Promise<IsolateEngineReport> {
   const version = workerdVersion();
-  const boundToHost = workerdBoundToParent() !== undefined;
+  const boundToHost = workerdBoundToParent();
   const token = randomBytes(24).toString("base64url");
   const started = performance.now();
   try {

@@ -1,6 +1,7 @@
 /** Settings of the `cloudflare-isolate` provider, with their defaults. */
 import { availableParallelism } from "node:os";
 import { z } from "zod";
+import type { EgressLookup } from "./egress-proxy.ts";
 
 /** Where the isolates run. */
 export type IsolateMode = "local" | "remote";
@@ -21,14 +22,26 @@ export interface CloudflareIsolateProviderSettings {
   /**
    * Local mode: allow `network.egress: "open"`. Default false: code running on this machine could
    * otherwise reach everything the machine reaches (loopback services, the private network). An
-   * allowlist and `"none"` are always available; remote mode's open network is Cloudflare's.
+   * allowlist and `"none"` are always available (an allowed name must resolve to a public address
+   * unless the allowlist names the address or its range); remote mode's open network is
+   * Cloudflare's.
    */
   allowNetwork?: boolean;
-  /** Local mode: workerd engines in the pool. Default 2 (1 on a one-core machine). */
+  /**
+   * Local mode: workerd engines in the pool. Each serves one run at a time, so this is also how
+   * many runs are in flight at once (more wait for a free engine): a run then never shares its
+   * engine's memory, or its crash, with another sandbox's run. Raise it for code that spends its
+   * time waiting on timers or the network. Default 2 (1 on a one-core machine).
+   */
   engines?: number;
   /**
-   * Local mode: heap limit of each isolate, MiB. A run that passes it crashes its engine, which is
-   * restarted, and the run fails with `sandbox_failed`. Default 128, Cloudflare's own limit.
+   * Local mode: memory of a run, MiB. It is the heap limit of each isolate (V8's
+   * `--max-old-space-size`), and it sizes each engine's cap on writable memory (`RLIMIT_DATA`,
+   * Linux), which bounds what the heap limit does not (ArrayBuffers, WebAssembly memories): see
+   * {@link engineDataLimitBytes}: 768 MiB + 2 × `memoryMb` + 40 × `maxFilesBytes` (at most
+   * 32 MiB of it), 2,304 MiB per engine with the defaults. A run past the heap
+   * limit crashes its engine, which is restarted, and fails with `sandbox_failed`; an allocation
+   * past the cap throws `RangeError` inside the code. Default 128, Cloudflare's own limit.
    */
   memoryMb?: number;
   /**
@@ -48,6 +61,12 @@ export interface CloudflareIsolateProviderSettings {
   maxFilesBytes?: number;
   /** Remote mode: the `fetch` to use (the seam for tests and proxies). Default the global one. */
   fetch?: typeof fetch;
+  /**
+   * Local mode: resolves the host names of allowlisted egress, to every address of the name. The
+   * egress proxy checks the answer and connects to the address it checked. Default the system
+   * resolver (`dns.lookup` with `all: true`); the seam for tests.
+   */
+  lookup?: EgressLookup;
 }
 
 /** Strict schema of the settings as they appear in `sandport.json` (without `type`). */
@@ -82,6 +101,7 @@ export interface ResolvedIsolateSettings {
   maxCodeBytes: number;
   maxFilesBytes: number;
   fetch: typeof fetch | undefined;
+  lookup: EgressLookup | undefined;
 }
 
 /** Fills in defaults. */
@@ -103,5 +123,36 @@ export function resolveIsolateSettings(
     maxCodeBytes: settings.maxCodeBytes ?? 1024 * 1024,
     maxFilesBytes: settings.maxFilesBytes ?? 64 * 1024 * 1024,
     fetch: settings.fetch,
+    lookup: settings.lookup,
   };
+}
+
+/**
+ * workerd's own writable memory, MiB, measured on Linux x64: V8's 512 MiB code range (reserved
+ * writable and executable, though barely touched) and about 60 MiB of heaps and buffers, with room
+ * for growth until the engine is recycled.
+ */
+const engineBaseMb = 768;
+
+/**
+ * Writable memory a run's files take in the engine, per byte of files: the workspace passes
+ * through JSON, base64 and two RPC copies, and V8 keeps the space of those large strings and
+ * buffers mapped. Measured: a 30 MiB workspace added 1.1 GiB over two runs.
+ */
+const filesOverhead = 40;
+
+/** workerd refuses RPC values over 32 MiB, so a larger workspace never reaches a run. */
+const largestRunFilesBytes = 32 * 1024 * 1024;
+
+/**
+ * Cap on one engine's writable memory (`RLIMIT_DATA`), bytes: the engine's own 768 MiB, the run's
+ * heap and as much again outside it (`2 × memoryMb`), and 40 times the files a run can carry
+ * (`maxFilesBytes`, at most 32 MiB). One run at a time per engine, so the cap bounds that run.
+ * 768 + 2 × 128 + 40 × 32 = 2,304 MiB with the defaults.
+ */
+export function engineDataLimitBytes(
+  settings: Pick<ResolvedIsolateSettings, "memoryMb" | "maxFilesBytes">,
+): number {
+  const files = Math.min(settings.maxFilesBytes, largestRunFilesBytes);
+  return (engineBaseMb + 2 * settings.memoryMb) * 1024 * 1024 + filesOverhead * files;
 }

@@ -19,7 +19,12 @@ import {
 import { z } from "zod";
 import { bridgeResponseError } from "../cloudflare-isolate-errors.ts";
 import type { BridgeEgress, BridgeExecuteBody, BridgeRunBody } from "./bridge-protocol.ts";
-import { EngineLostError, EngineOverrunError, type EnginePool } from "./engine-pool.ts";
+import {
+  EngineLostError,
+  EngineOverrunError,
+  type EnginePool,
+  EngineWaitAbortedError,
+} from "./engine-pool.ts";
 import { IsolateSandbox } from "./isolate-sandbox.ts";
 import type { ResolvedIsolateSettings } from "./isolate-settings.ts";
 import { bridgeRunResultSchema, execResultOf, parseBridgeJson } from "./run-request.ts";
@@ -102,15 +107,19 @@ export class LocalIsolateSandbox extends IsolateSandbox {
     };
     const reply = this.#pool().post("/v1/execute", JSON.stringify(request), {
       deadlineMs: body.timeoutMs + engineGraceMs,
-      // With no network the run has no effect outside its answer, so running it again is safe.
-      retrySafe: state.egress === "none",
+      signal: options.signal,
     });
     let answer: Awaited<typeof reply>;
     try {
       answer = await abortable(reply, options.signal, providerId);
     } catch (error) {
       if (error instanceof EngineOverrunError) return overrunResult(body.timeoutMs);
+      if (error instanceof EngineWaitAbortedError) {
+        throw new AbortedError("runCode was aborted before it ran", { cause: error, providerId });
+      }
       if (error instanceof EngineLostError) {
+        // Engines serve one run at a time, so the engine died of this run (or was killed from
+        // outside): running it again is the caller's choice.
         throw new SandboxFailedError(
           `${error.message}; the run did not complete and the sandbox's files are unchanged`,
           {
@@ -210,7 +219,10 @@ function overrunResult(timeoutMs: number): ExecResult {
   };
 }
 
-/** Rejects with `aborted` when `signal` fires; the run itself goes on to its deadline in the pool. */
+/**
+ * Rejects with `aborted` when `signal` fires. A run still waiting for an engine is withdrawn; one
+ * that an engine took goes on to its deadline there.
+ */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, providerId: string): Promise<T> {
   if (signal === undefined) return promise;
   return new Promise<T>((resolve, reject) => {

@@ -45,12 +45,32 @@ class LocalFakeContainer implements FakeContainer {
       return await this.#sandbox.readFile(path);
     } catch (error) {
       if (SandportError.isInstance(error) && error.code === "not_found") return undefined;
+      // The bridge reads as root inside the container and follows links there; local refuses
+      // them, so the fake reads such a path the container's way, with a command.
+      if (SandportError.isInstance(error) && error.code === "invalid_request") return this.#readInside(path);
       throw error;
     }
   }
 
+  async #readInside(path: string): Promise<Uint8Array | undefined> {
+    const result = await this.#sandbox.exec(["base64", "-w", "0", "--", path], {
+      maxOutputBytes: unlimitedOutputBytes,
+    });
+    if (result.exitCode !== 0) return undefined;
+    return new Uint8Array(Buffer.from(result.stdout, "base64"));
+  }
+
   async writeFile(path: string, data: Uint8Array): Promise<void> {
-    await this.#sandbox.writeFile(path, data);
+    try {
+      await this.#sandbox.writeFile(path, data);
+    } catch (error) {
+      if (!SandportError.isInstance(error) || error.code !== "invalid_request") throw error;
+      // As for reads: the container writes through links, inside the container.
+      const result = await this.#sandbox.exec(["sh", "-c", 'base64 -d > "$1"', "sh", path], {
+        stdin: Buffer.from(data).toString("base64"),
+      });
+      if (result.exitCode !== 0) throw error;
+    }
   }
 
   async stop(): Promise<void> {
@@ -60,7 +80,7 @@ class LocalFakeContainer implements FakeContainer {
 
 /**
  * An executor whose containers are `@sandport/local` sandboxes made with `settings` (by default
- * local's defaults: bubblewrap or unshare, no network).
+ * local's defaults: a supervisor per sandbox, no network).
  */
 export function createLocalContainerExecutor(settings: LocalProviderSettings = {}): ContainerExecutor {
   let provider: Promise<SandboxProvider> | undefined;

@@ -17,6 +17,11 @@ export interface BridgeEnv {
   SANDPORT_MAX_CODE_BYTES?: string;
   /** Total file size per sandbox, bytes (text). Default 64 MiB. */
   SANDPORT_MAX_FILES_BYTES?: string;
+  /**
+   * Local mode only (never in `wrangler.jsonc`): the Node-side proxy allowlisted egress goes
+   * through, which resolves names and connects to the addresses it checked.
+   */
+  SANDPORT_EGRESS?: Fetcher;
 }
 
 function positiveInteger(text: string | undefined, fallback: number): number {

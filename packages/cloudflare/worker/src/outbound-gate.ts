@@ -1,42 +1,54 @@
 /**
  * The network door of isolates whose egress is an allowlist: every `fetch` the code makes arrives
  * here (as the isolate's `globalOutbound`) and only requests to allowed hosts go on.
+ *
+ * Where the request goes next depends on where the bridge runs. Under sandport's local mode the
+ * bridge has a `SANDPORT_EGRESS` binding to a proxy in Node that resolves the name itself, refuses
+ * loopback and private addresses the allowlist does not name, and connects to the address it
+ * checked. Deployed on Cloudflare there is no such binding: names are resolved and reached from
+ * Cloudflare's network, which cannot reach the operator's loopback or private network, and an
+ * address literal goes through only when an address or range entry holds it.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
+import {
+  egressAllowHeader,
+  egressRefusalHeader,
+  egressUrlHeader,
+  hostAllowed,
+} from "../../src/isolate/egress-policy.ts";
+import type { BridgeEnv } from "./bridge-env.ts";
 
 /** Props the bridge binds into each gate. */
 export interface OutboundGateProps {
-  /** Allowed hosts: `example.com` exactly, or `*.example.com` for any subdomain of it. */
+  /** Allowed hosts: names, `*.` wildcards, addresses and ranges (see egress-policy.ts). */
   allow: string[];
 }
 
-function normalizeHost(host: string): string {
-  return host.toLowerCase().replace(/\.$/, "");
-}
-
-/** True when `host` is allowed by `pattern`. */
-function hostMatches(host: string, pattern: string): boolean {
-  const normalizedHost = normalizeHost(host);
-  const normalizedPattern = normalizeHost(pattern);
-  if (normalizedPattern.startsWith("*.")) {
-    const suffix = normalizedPattern.slice(1);
-    return normalizedHost.endsWith(suffix) && normalizedHost.length > suffix.length;
-  }
-  return normalizedHost === normalizedPattern;
-}
-
 /** Forwards allowed requests; any other makes the code's `fetch` reject with a message saying why. */
-export class OutboundGate extends WorkerEntrypoint<unknown, OutboundGateProps> {
+export class OutboundGate extends WorkerEntrypoint<BridgeEnv, OutboundGateProps> {
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    const { allow } = this.ctx.props;
     const webScheme = url.protocol === "https:" || url.protocol === "http:";
-    if (!webScheme || !this.ctx.props.allow.some((pattern) => hostMatches(url.hostname, pattern))) {
+    if (!webScheme || !hostAllowed(url.hostname, allow)) {
       throw new Error(
-        `sandport: network access to ${url.hostname} is not allowed; this sandbox may reach only ${this.ctx.props.allow.join(", ")}`,
+        `sandport: network access to ${url.hostname} is not allowed; this sandbox may reach only ${allow.join(", ")}`,
       );
     }
     // A redirect goes back to the code, whose fetch follows it through this gate again, so an
     // allowed host cannot redirect the code to a host that is not allowed.
-    return fetch(request, { redirect: "manual" });
+    const egress = this.env.SANDPORT_EGRESS;
+    if (egress === undefined) return fetch(request, { redirect: "manual" });
+    const forwarded = new Request(request, { redirect: "manual" });
+    // Set here, over anything the code sent under the same names.
+    forwarded.headers.set(egressUrlHeader, url.href);
+    forwarded.headers.set(egressAllowHeader, JSON.stringify(allow));
+    const response = await egress.fetch(forwarded);
+    const refusal = response.headers.get(egressRefusalHeader);
+    if (refusal !== null) {
+      await response.body?.cancel();
+      throw new Error(decodeURIComponent(refusal));
+    }
+    return response;
   }
 }

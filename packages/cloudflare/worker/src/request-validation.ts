@@ -9,6 +9,7 @@ import type {
   BridgeExecuteBody,
   BridgeRunBody,
 } from "../../src/isolate/bridge-protocol.ts";
+import { validAllowEntry } from "../../src/isolate/egress-policy.ts";
 import { BridgeFailure } from "./bridge-responses.ts";
 
 function invalid(message: string): never {
@@ -44,11 +45,11 @@ function egressOf(value: unknown): BridgeEgress {
   if (value === "open") return "open";
   if (typeof value === "object" && value !== null && Array.isArray((value as { allow?: unknown }).allow)) {
     const allow = (value as { allow: unknown[] }).allow;
-    if (allow.every((entry) => typeof entry === "string" && /^(\*\.)?[a-z0-9.-]+$/i.test(entry))) {
+    if (allow.every((entry) => typeof entry === "string" && validAllowEntry(entry))) {
       return { allow: allow as string[] };
     }
   }
-  return invalid('egress must be "none", "open" or { allow: [domain names] }');
+  return invalid('egress must be "none", "open" or { allow: [host names, addresses or ranges] }');
 }
 
 /** The `labels` query of `GET /v1/sandboxes`: a JSON object of strings, or absent. */
