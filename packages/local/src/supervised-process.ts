@@ -95,25 +95,8 @@ export async function runToCompletion(
       },
     },
   );
-  if (options.stdin !== undefined) {
-    process.writeStdin(typeof options.stdin === "string" ? Buffer.from(options.stdin) : options.stdin);
-    process.closeStdin();
-  }
-  let timedOut = false;
-  let aborted = false;
-  const timer =
-    options.timeoutMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          process.signal(constants.signals.SIGKILL);
-        }, options.timeoutMs);
-  const onAbort = () => {
-    aborted = true;
-    process.signal(constants.signals.SIGKILL);
-  };
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  if (options.signal?.aborted) onAbort();
+  writeAllStdin(process, options.stdin);
+  const watch = watchProcess(process, options);
   try {
     const failedStart = await started(process, request);
     if (failedStart !== undefined) {
@@ -122,7 +105,7 @@ export async function runToCompletion(
       return { ...failedStart, stderr: stderr.text(), durationMs: elapsed(startedAt) };
     }
     const exitCode = await process.exited;
-    if (aborted) {
+    if (watch.aborted) {
       throw new AbortedError("the command was aborted", {
         cause: options.signal?.reason,
         providerId: request.providerId,
@@ -135,13 +118,54 @@ export async function runToCompletion(
       stdout: stdout.text(),
       stderr: stderr.text(),
       truncated: stdout.truncated || stderr.truncated,
-      timedOut,
+      timedOut: watch.timedOut,
       durationMs: elapsed(startedAt),
     };
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
+    watch.stop();
   }
+}
+
+/** Writes all of `stdin` (when given) and closes the input, as for `exec`. */
+function writeAllStdin(process: SupervisedProcess, stdin: string | Uint8Array | undefined): void {
+  if (stdin === undefined) return;
+  process.writeStdin(typeof stdin === "string" ? Buffer.from(stdin) : stdin);
+  process.closeStdin();
+}
+
+/** Kills the process (and its group) at its timeout or when the caller's signal fires, noting which. */
+function watchProcess(
+  process: SupervisedProcess,
+  options: { timeoutMs?: number; signal?: AbortSignal },
+): { readonly timedOut: boolean; readonly aborted: boolean; stop(): void } {
+  let timedOut = false;
+  let aborted = false;
+  const kill = () => process.signal(constants.signals.SIGKILL);
+  const timer =
+    options.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          kill();
+        }, options.timeoutMs);
+  const onAbort = () => {
+    aborted = true;
+    kill();
+  };
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+  return {
+    get timedOut() {
+      return timedOut;
+    },
+    get aborted() {
+      return aborted;
+    },
+    stop() {
+      if (timer !== undefined) clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+    },
+  };
 }
 
 function elapsed(startedAt: number): number {
@@ -187,10 +211,7 @@ class TextStream implements AsyncIterable<string> {
 }
 
 /** Options of a background process. */
-export interface SpawnRunOptions extends Omit<RunOptions, "onStdout" | "onStderr"> {
-  /** Called once the process ended, so the sandbox stops tracking it. */
-  onEnd?: () => void;
-}
+export type SpawnRunOptions = Omit<RunOptions, "onStdout" | "onStderr">;
 
 /** Starts a background process; resolves once it runs. */
 export async function spawnProcess(
@@ -210,28 +231,13 @@ export async function spawnProcess(
       onStderr: (chunk) => stderrStream.push(stderr.append(chunk)),
     },
   );
-  let stdinOpen = true;
-  if (options.stdin !== undefined) {
-    process.writeStdin(typeof options.stdin === "string" ? Buffer.from(options.stdin) : options.stdin);
-    process.closeStdin();
-    stdinOpen = false;
-  }
-  let timedOut = false;
-  const timer =
-    options.timeoutMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          process.signal(constants.signals.SIGKILL);
-        }, options.timeoutMs);
-  const onAbort = () => process.signal(constants.signals.SIGKILL);
-  options.signal?.addEventListener("abort", onAbort, { once: true });
+  let stdinOpen = options.stdin === undefined;
+  writeAllStdin(process, options.stdin);
+  const watch = watchProcess(process, options);
   const cleanUp = () => {
-    if (timer !== undefined) clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
+    watch.stop();
     stdoutStream.end();
     stderrStream.end();
-    options.onEnd?.();
   };
   const failedStart = await started(process, request).catch((error: unknown) => {
     cleanUp();
@@ -245,7 +251,7 @@ export async function spawnProcess(
           stdout: stdout.text(),
           stderr: stderr.text(),
           truncated: stdout.truncated || stderr.truncated,
-          timedOut,
+          timedOut: watch.timedOut,
           durationMs: elapsed(startedAt),
         }));
   if (failedStart !== undefined) stderrStream.push(Buffer.from(failedStart.stderr));

@@ -126,8 +126,6 @@ static int serve(int signal_fd)
 		if (ready > 0 && fds[1].revents != 0) {
 			struct signalfd_siginfo information;
 			while (read(signal_fd, &information, sizeof information) == (ssize_t)sizeof information) {
-				if (information.ssi_signo != SIGCHLD)
-					return 0;
 			}
 			reap_children();
 		}
@@ -156,12 +154,14 @@ static int run_pid_one(const struct sandbox_config *config, int start_pipe)
 		return 1;
 	/* Our parent (the first process) dies with the host; we die with it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/*
+	 * Only SIGCHLD is taken (through a signalfd). Every other signal keeps its default action, which
+	 * the kernel never applies to PID 1 on behalf of a process inside the namespace: sandboxed code
+	 * cannot stop its supervisor with `kill 1`. The host stops it by closing the channel.
+	 */
 	sigset_t handled;
 	sigemptyset(&handled);
 	sigaddset(&handled, SIGCHLD);
-	sigaddset(&handled, SIGTERM);
-	sigaddset(&handled, SIGINT);
-	sigaddset(&handled, SIGHUP);
 	sigprocmask(SIG_BLOCK, &handled, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int signal_fd = signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -266,6 +266,8 @@ int main(int argc, char **argv)
 	close(start_pipe[1]);
 	/* Only PID 1 speaks to the host from here on; our copy of the channel must not keep it open. */
 	close(CHANNEL_FD);
+	/* Other processes of the sandbox uid on the host must not ptrace the process that waits here. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	int status = 0;
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
 	}
