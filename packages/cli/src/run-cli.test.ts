@@ -50,6 +50,7 @@ const capabilities: ProviderCapabilities = {
     stdin: true,
     images: false,
     ports: false,
+    combinedOutput: false,
     snapshots: false,
   },
   priors: {

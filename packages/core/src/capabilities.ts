@@ -73,6 +73,8 @@ export interface ProviderFeatures {
   images: boolean;
   /** Ports inside the sandbox can be exposed. */
   ports: boolean;
+  /** `ExecResult.output` holds stdout and stderr interleaved in arrival order. */
+  combinedOutput: boolean;
   /** Sandboxes can be snapshotted and restored. */
   snapshots: boolean;
 }

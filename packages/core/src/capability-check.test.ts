@@ -28,6 +28,7 @@ function capabilities(overrides: Partial<ProviderCapabilities> = {}): ProviderCa
       stdin: true,
       images: true,
       ports: false,
+      combinedOutput: false,
       snapshots: false,
     },
     priors: {

@@ -72,6 +72,18 @@ export interface ExecResult {
   stdout: string;
   /** Empty when the provider cannot separate streams (see `features.separateStderr`). */
   stderr: string;
+  /**
+   * stdout and stderr interleaved in the order they arrived, where the provider keeps that order
+   * (`features.combinedOutput`); capped like each stream.
+   */
+  output?: string;
+  /**
+   * The kept bytes of stdout, exactly as the command wrote them (`stdout` decodes them as UTF-8,
+   * replacing invalid sequences), where the provider has them.
+   */
+  stdoutBytes?: Uint8Array;
+  /** The kept bytes of stderr, as for `stdoutBytes`. */
+  stderrBytes?: Uint8Array;
   /** Output was cut at `maxOutputBytes`. */
   truncated: boolean;
   /** The command was killed at its `timeoutMs`. */

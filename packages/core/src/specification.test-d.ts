@@ -98,6 +98,9 @@ describe("specification types", () => {
       exitCode: number;
       stdout: string;
       stderr: string;
+      output?: string;
+      stdoutBytes?: Uint8Array;
+      stderrBytes?: Uint8Array;
       truncated: boolean;
       timedOut: boolean;
       durationMs: number;

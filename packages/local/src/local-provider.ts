@@ -70,6 +70,7 @@ function localCapabilities(
       stdin: true,
       images: false,
       ports: false,
+      combinedOutput: false,
       snapshots: false,
     },
     priors: {

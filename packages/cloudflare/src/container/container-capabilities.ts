@@ -39,6 +39,7 @@ export function containerCapabilities(settings: CloudflareContainerProviderSetti
       stdin: false,
       images: false,
       ports: false,
+      combinedOutput: false,
       snapshots: false,
     },
     priors: {

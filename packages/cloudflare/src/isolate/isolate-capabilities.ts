@@ -36,6 +36,7 @@ export function isolateCapabilities(settings: ResolvedIsolateSettings): Provider
       stdin: false,
       images: false,
       ports: false,
+      combinedOutput: false,
       snapshots: false,
     },
     priors: {

@@ -59,6 +59,7 @@ export const processProviderCapabilities: ProviderCapabilities = {
     stdin: true,
     images: false,
     ports: false,
+    combinedOutput: false,
     snapshots: false,
   },
   priors: {

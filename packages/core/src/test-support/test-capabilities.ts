@@ -9,6 +9,7 @@ const noFeatures: ProviderFeatures = {
   stdin: false,
   images: false,
   ports: false,
+  combinedOutput: false,
   snapshots: false,
 };
 
