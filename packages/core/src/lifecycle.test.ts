@@ -28,6 +28,11 @@ function fakeSandbox(id: string, destroyError?: Error) {
     }),
     readFile: async () => new Uint8Array(),
     writeFile: async () => {},
+    listFiles: async () => [],
+    statFile: async (path) => ({ name: path, path, type: "file", size: 0, modifiedAt: new Date(0) }),
+    makeDirectory: async () => {},
+    removeFile: async () => {},
+    renameFile: async () => {},
     destroy: async () => {
       state.destroyCalls++;
       if (destroyError !== undefined) throw destroyError;

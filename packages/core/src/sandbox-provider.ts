@@ -6,6 +6,11 @@ import type {
   CreateSandboxRequest,
   ExecOptions,
   ExecResult,
+  ExposedPort,
+  FileInfo,
+  ListFilesOptions,
+  MakeDirectoryOptions,
+  RemoveFileOptions,
   ListFilter,
   RunCodeOptions,
   SandboxInfo,
@@ -33,6 +38,13 @@ export interface SandboxProvider {
   connect(sandboxId: string, options?: CallOptions): Promise<Sandbox>;
   /** Lists live sandboxes this provider can see; `filter.labels` must be applied, not ignored. */
   list?(filter?: ListFilter, options?: CallOptions): AsyncIterable<SandboxInfo>;
+  /**
+   * Releases what the provider holds (engines, connections, pools, supervisors). Sandboxes that
+   * live on their own (files, a vendor's sandbox) are not destroyed. Callers that created the
+   * provider call it once they are done; `Symbol.asyncDispose` does the same.
+   */
+  dispose?(): Promise<void>;
+  [Symbol.asyncDispose]?(): Promise<void>;
 }
 
 /** One live sandbox. `await using sandbox = ...` destroys it at the end of the scope. */
@@ -63,6 +75,30 @@ export interface Sandbox extends AsyncDisposable {
    * `readFile`; a path the sandbox cannot write is `InvalidRequestError`.
    */
   writeFile(path: string, data: Uint8Array | string, options?: CallOptions): Promise<void>;
+  /**
+   * Lists a directory: `not_found` when it does not exist, `InvalidRequestError` when it is not a
+   * directory. Paths are as for `readFile`.
+   */
+  listFiles(path: string, options?: ListFilesOptions): Promise<FileInfo[]>;
+  /** Describes a file or directory without following a final link; `not_found` when absent. */
+  statFile(path: string, options?: CallOptions): Promise<FileInfo>;
+  /**
+   * Makes a directory. Without `recursive`, a missing parent is `not_found` and an existing entry
+   * `InvalidRequestError`; with it, parents are created and an existing directory is fine.
+   */
+  makeDirectory(path: string, options?: MakeDirectoryOptions): Promise<void>;
+  /**
+   * Removes a file, link or empty directory (a link itself, never its target); a non-empty
+   * directory needs `recursive`. `not_found` when absent.
+   */
+  removeFile(path: string, options?: RemoveFileOptions): Promise<void>;
+  /** Renames or moves a file or directory, replacing a file at `to`; `not_found` when `from` is absent. */
+  renameFile(from: string, to: string, options?: CallOptions): Promise<void>;
+  /**
+   * Makes a TCP port inside the sandbox reachable from the caller (where `features.ports` is
+   * declared). Nothing listening there is an error at first use of the URL, not here.
+   */
+  exposePort?(port: number, options?: CallOptions): Promise<ExposedPort>;
   /** Destroys the sandbox and everything in it. Idempotent. */
   destroy(options?: CallOptions): Promise<void>;
 }

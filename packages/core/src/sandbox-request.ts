@@ -132,6 +132,51 @@ export interface SandboxProcess {
   closeStdin(): Promise<void>;
 }
 
+/** What a file call reports about one file or directory. */
+export interface FileInfo {
+  /** The last component of its path. */
+  name: string;
+  /** Its absolute path inside the sandbox. */
+  path: string;
+  /** A symbolic link is reported as one, never followed. */
+  type: "file" | "directory" | "symlink" | "other";
+  /** Size in bytes (of the link itself for a symlink; providers may report 0 for directories). */
+  size: number;
+  /** Last modification time. */
+  modifiedAt: Date;
+}
+
+/** Options of `listFiles`. */
+export interface ListFilesOptions extends CallOptions {
+  /** Also list what the subdirectories hold (links are not followed). Default false. */
+  recursive?: boolean;
+  /** At most this many entries (default 10,000); more is `OutputLimitError`. */
+  maxEntries?: number;
+}
+
+/** Options of `makeDirectory`. */
+export interface MakeDirectoryOptions extends CallOptions {
+  /** Create missing parents, and accept a directory that already exists. Default false. */
+  recursive?: boolean;
+}
+
+/** Options of `removeFile`. */
+export interface RemoveFileOptions extends CallOptions {
+  /** Remove a directory with everything in it. Default false: a non-empty directory is refused. */
+  recursive?: boolean;
+}
+
+/** How to reach a port inside the sandbox. */
+export interface ExposedPort {
+  /** A URL that reaches the port from where the caller runs, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  /** Headers every request to `url` must carry (a token), when the provider needs any. */
+  headers?: Readonly<Record<string, string>>;
+}
+
+/** Default of `ListFilesOptions.maxEntries`. */
+export const defaultMaxListEntries = 10_000;
+
 /** A filter for `list`. */
 export interface ListFilter {
   /** Only sandboxes carrying all these labels. */
@@ -225,6 +270,41 @@ export function parseCommand(input: unknown): Command {
     );
   }
   return result.data;
+}
+
+const pathSchema = z
+  .string()
+  .min(1, "must be a non-empty path")
+  .refine((value) => !value.includes("\0"), "must not contain NUL");
+
+/** Validates a path argument of a file call, throwing `InvalidRequestError` that names `field`. */
+export function parsePath(input: unknown, field = "path"): string {
+  const result = pathSchema.safeParse(input);
+  if (!result.success) {
+    throw new InvalidRequestError(`invalid ${field}: ${describeIssues(result.error, field)}`, {
+      cause: result.error,
+    });
+  }
+  return result.data;
+}
+
+const fileCallOptionsSchema = z.object({
+  recursive: z.boolean().optional(),
+  maxEntries: z.number().int().positive().max(1_000_000).optional(),
+});
+
+/** Validates the options of `listFiles`, `makeDirectory` or `removeFile`, naming the field. */
+export function parseFileCallOptions<Options extends ListFilesOptions | MakeDirectoryOptions | RemoveFileOptions>(
+  input: Options | undefined,
+): Options {
+  if (input === undefined) return {} as Options;
+  const result = fileCallOptionsSchema.safeParse(input);
+  if (!result.success) {
+    throw new InvalidRequestError(`invalid options: ${describeIssues(result.error, "options")}`, {
+      cause: result.error,
+    });
+  }
+  return input;
 }
 
 /** Validates exec options, throwing `InvalidRequestError` that names the field. */

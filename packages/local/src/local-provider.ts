@@ -70,7 +70,7 @@ function localCapabilities(
       stdin: true,
       images: false,
       ports: false,
-      combinedOutput: false,
+      combinedOutput: isolated,
       snapshots: false,
     },
     priors: {

@@ -10,12 +10,20 @@ import {
   codeCommand,
   type ExecOptions,
   type ExecResult,
+  defaultMaxListEntries,
+  type FileInfo,
   InvalidRequestError,
+  type ListFilesOptions,
+  type MakeDirectoryOptions,
   NotFoundError,
   parseCommand,
   parseExecOptions,
+  parseFileCallOptions,
+  parsePath,
+  type RemoveFileOptions,
   type RunCodeOptions,
   type Sandbox,
+  SandboxFailedError,
   type SandboxProcess,
   type SpawnOptions,
   throwIfAborted,
@@ -28,7 +36,9 @@ import type { SandboxRuntimes } from "./sandbox-runtimes.ts";
 import { type SandboxRecord, sandboxPaths } from "./sandbox-store.ts";
 import { type ProcessRequest, runToCompletion, spawnProcess } from "./supervised-process.ts";
 import type { SupervisorConnection } from "./supervisor-connection.ts";
+import { toFileInfo } from "./sandbox-file-info.ts";
 import { fileError } from "./supervisor-errors.ts";
+import { unisolatedFiles } from "./unisolated-files.ts";
 import { runUnisolated } from "./unisolated-exec.ts";
 import { readWorkspaceFile, writeWorkspaceFile } from "./workspace-files.ts";
 
@@ -220,6 +230,101 @@ export class LocalSandbox implements Sandbox {
     try {
       const bytes = typeof data === "string" ? Buffer.from(data) : data;
       await (await this.#connection()).writeFile(path, bytes);
+    } catch (error) {
+      throw this.#gone(fileError(error, path, this.#providerId));
+    }
+  }
+
+  listFiles(path: string, options?: ListFilesOptions): Promise<FileInfo[]> {
+    return this.#attributed(this.#listFiles(path, options));
+  }
+
+  async #listFiles(path: string, options?: ListFilesOptions): Promise<FileInfo[]> {
+    const checked = parseFileCallOptions(options);
+    const recursive = checked.recursive ?? false;
+    const maxEntries = checked.maxEntries ?? defaultMaxListEntries;
+    return this.#fileCall(parsePath(path), checked.signal, {
+      supervised: async (connection) => (await connection.listFiles(path, recursive, maxEntries)).map(toFileInfo),
+      unisolated: (files) => files.listFiles(path, recursive, maxEntries),
+    });
+  }
+
+  statFile(path: string, options?: CallOptions): Promise<FileInfo> {
+    return this.#attributed(
+      this.#fileCall(parsePath(path), options?.signal, {
+        supervised: async (connection) => toFileInfo(await connection.statFile(path)),
+        unisolated: (files) => files.statFile(path),
+      }),
+    );
+  }
+
+  makeDirectory(path: string, options?: MakeDirectoryOptions): Promise<void> {
+    return this.#attributed(
+      (async () => {
+        const recursive = parseFileCallOptions(options).recursive ?? false;
+        await this.#fileCall(parsePath(path), options?.signal, {
+          supervised: (connection) => connection.makeDirectory(path, recursive),
+          unisolated: (files) => files.makeDirectory(path, recursive),
+        });
+      })(),
+    );
+  }
+
+  removeFile(path: string, options?: RemoveFileOptions): Promise<void> {
+    return this.#attributed(
+      (async () => {
+        const recursive = parseFileCallOptions(options).recursive ?? false;
+        await this.#fileCall(parsePath(path), options?.signal, {
+          supervised: async (connection) => {
+            const entry = await connection.statFile(path);
+            if (!recursive || entry.type !== 2) return connection.removeFile(path);
+            // A tree of any depth: coreutils' rm inside the sandbox, as its uid, never following links.
+            const result = await runToCompletion(
+              connection,
+              { ...this.#processRequest(["rm", "-rf", "--", entry.path], {}) },
+              { maxOutputBytes: 4096 },
+            );
+            if (result.exitCode !== 0) {
+              throw new SandboxFailedError(`${JSON.stringify(path)} could not be removed: ${result.stderr.trim()}`, {
+                providerId: this.#providerId,
+              });
+            }
+          },
+          unisolated: (files) => files.removeFile(path, recursive),
+        });
+      })(),
+    );
+  }
+
+  renameFile(from: string, to: string, options?: CallOptions): Promise<void> {
+    return this.#attributed(
+      (async () => {
+        parsePath(to, "to");
+        await this.#fileCall(parsePath(from, "from"), options?.signal, {
+          supervised: (connection) => connection.renameFile(from, to),
+          unisolated: (files) => files.renameFile(from, to),
+        });
+      })(),
+    );
+  }
+
+  /** Runs a file call through the supervisor (or on the host without isolation), mapping its errors. */
+  async #fileCall<T>(
+    path: string,
+    signal: AbortSignal | undefined,
+    call: {
+      supervised: (connection: SupervisorConnection) => Promise<T>;
+      unisolated: (files: ReturnType<typeof unisolatedFiles>) => Promise<T>;
+    },
+  ): Promise<T> {
+    throwIfAborted(signal, this.#providerId);
+    await this.#assertAlive();
+    if (this.#backend.kind === "unisolated") {
+      const { workspace } = sandboxPaths(this.#backend.environment.settings.stateDirectory, this.#record.vendorId);
+      return call.unisolated(unisolatedFiles(workspace));
+    }
+    try {
+      return await call.supervised(await this.#connection());
     } catch (error) {
       throw this.#gone(fileError(error, path, this.#providerId));
     }

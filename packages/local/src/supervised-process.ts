@@ -76,11 +76,14 @@ export async function runToCompletion(
   const startedAt = performance.now();
   const stdout = new OutputBuffer(options.maxOutputBytes, options.onStdout);
   const stderr = new OutputBuffer(options.maxOutputBytes, options.onStderr);
+  // Both streams in arrival order: the supervisor forwards each pipe's data as it reads it.
+  const combined = new OutputBuffer(options.maxOutputBytes);
   let outputClosed = 0;
   const process: SupervisedProcess = connection.startProcess(
     { argv: request.argv, env: request.env, cwd: request.cwd, stdinOpen: options.stdin !== undefined },
     {
       onStdout: (chunk) => {
+        combined.append(chunk);
         // Past the cap, stop reading: a command still writing gets SIGPIPE, as when piped into `head`.
         if (stdout.append(chunk).byteLength < chunk.byteLength && (outputClosed & 1) === 0) {
           outputClosed |= 1;
@@ -88,6 +91,7 @@ export async function runToCompletion(
         }
       },
       onStderr: (chunk) => {
+        combined.append(chunk);
         if (stderr.append(chunk).byteLength < chunk.byteLength && (outputClosed & 2) === 0) {
           outputClosed |= 2;
           process.closeOutput(2);
@@ -117,6 +121,9 @@ export async function runToCompletion(
       exitCode,
       stdout: stdout.text(),
       stderr: stderr.text(),
+      output: combined.text(),
+      stdoutBytes: stdout.bytes(),
+      stderrBytes: stderr.bytes(),
       truncated: stdout.truncated || stderr.truncated,
       timedOut: watch.timedOut,
       durationMs: elapsed(startedAt),

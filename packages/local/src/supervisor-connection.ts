@@ -8,7 +8,9 @@ import type { Socket } from "node:net";
 import { SandboxFailedError } from "@sandport/core";
 import {
   dataChunkBytes,
+  decodeFileEntries,
   encodeFrame,
+  type FileEntry,
   type Frame,
   FrameDecoder,
   HostMessage,
@@ -339,6 +341,68 @@ export class SupervisorConnection {
       });
       this.#send(HostMessage.readFile, id, Buffer.concat([u64(maxBytes), Buffer.from(path)]));
     });
+  }
+
+  /** Sends a request answered by OK (after FILE_DATA entries, for listings) or ERROR. */
+  #request(type: number, payload: Uint8Array, maxEntries = Number.POSITIVE_INFINITY): Promise<FileEntry[]> {
+    const id = this.#newId();
+    return new Promise((resolve, reject) => {
+      const entries: FileEntry[] = [];
+      this.#register(id, {
+        onFrame: (frame) => {
+          if (frame.type === SupervisorMessage.fileData) {
+            try {
+              entries.push(...decodeFileEntries(frame.payload));
+            } catch (error) {
+              this.#fail(`the sandbox supervisor sent ${(error as Error).message}`);
+              return;
+            }
+            if (entries.length > maxEntries) this.#fail("the sandbox supervisor sent more entries than asked for");
+            return;
+          }
+          this.#pending.delete(id);
+          if (frame.type === SupervisorMessage.ok) resolve(entries);
+          else if (frame.type === SupervisorMessage.error && frame.payload.byteLength === 8)
+            reject(new SupervisorRequestError(frame.payload.readUInt32LE(0), frame.payload.readUInt32LE(4)));
+          else this.#fail(`the sandbox supervisor sent message ${frame.type} for a file call`);
+        },
+        onFailure: reject,
+      });
+      this.#send(type, id, payload);
+    });
+  }
+
+  /** Lists a directory inside the sandbox (absolute paths, links not followed). */
+  listFiles(path: string, recursive: boolean, maxEntries: number): Promise<FileEntry[]> {
+    return this.#request(
+      HostMessage.listFiles,
+      Buffer.concat([u32(recursive ? 1 : 0), u32(maxEntries), Buffer.from(path)]),
+      maxEntries,
+    );
+  }
+
+  /** Describes one entry (a final link is not followed). */
+  async statFile(path: string): Promise<FileEntry> {
+    const [entry, ...rest] = await this.#request(HostMessage.statFile, Buffer.from(path), 1);
+    if (entry === undefined || rest.length > 0) {
+      this.#fail("the sandbox supervisor described a file with other than one entry");
+      throw this.#failureError("the sandbox supervisor stopped");
+    }
+    return entry;
+  }
+
+  async makeDirectory(path: string, recursive: boolean): Promise<void> {
+    await this.#request(HostMessage.makeDirectory, Buffer.concat([u32(recursive ? 1 : 0), Buffer.from(path)]), 0);
+  }
+
+  /** Removes a file, a link itself, or an empty directory. */
+  async removeFile(path: string): Promise<void> {
+    await this.#request(HostMessage.removeFile, Buffer.from(path), 0);
+  }
+
+  async renameFile(from: string, to: string): Promise<void> {
+    const source = Buffer.from(from);
+    await this.#request(HostMessage.renameFile, Buffer.concat([u32(source.byteLength), source, Buffer.from(to)]), 0);
   }
 
   /** Writes (creates or truncates) a regular file inside the sandbox, creating its parents. */

@@ -33,9 +33,15 @@ export function fileError(error: unknown, path: string, providerId: string): unk
         options,
       );
     case RequestErrorKind.tooLarge:
-      return new OutputLimitError(`${quoted} is larger than the read cap`, options);
+      return new OutputLimitError(`${quoted} is larger than the cap (read size, or entries listed)`, options);
     case RequestErrorKind.badRequest:
       return new InvalidRequestError(`${quoted} is not a valid path`, options);
+    case RequestErrorKind.exists:
+      return new InvalidRequestError(`${quoted} already exists in the sandbox`, options);
+    case RequestErrorKind.notEmpty:
+      return new InvalidRequestError(`${quoted} is a directory that is not empty (remove it with recursive)`, options);
+    case RequestErrorKind.notDirectory:
+      return new InvalidRequestError(`${quoted} is not a directory`, options);
   }
   return systemError(error, quoted, options);
 }

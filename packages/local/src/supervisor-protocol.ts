@@ -15,6 +15,11 @@ export const HostMessage = {
   writeData: 7,
   writeClose: 8,
   closeOutput: 12,
+  listFiles: 13,
+  statFile: 14,
+  makeDirectory: 15,
+  removeFile: 16,
+  renameFile: 17,
 } as const;
 
 /** Message types the supervisor sends. */
@@ -41,7 +46,43 @@ export const RequestErrorKind = {
   execFailed: 7,
   badRequest: 8,
   refused: 9,
+  exists: 10,
+  notEmpty: 11,
+  notDirectory: 12,
 } as const;
+
+/** A file entry as LIST_FILES and STAT_FILE send it (see FILE_ENTRY_HEADER_BYTES in protocol.h). */
+export interface FileEntry {
+  type: 1 | 2 | 3 | 4;
+  size: number;
+  modifiedMs: number;
+  path: string;
+}
+
+const fileEntryHeaderBytes = 21;
+
+/** Decodes the entries of FILE_DATA payloads; throws on anything malformed. */
+export function decodeFileEntries(payload: Buffer): FileEntry[] {
+  const entries: FileEntry[] = [];
+  let offset = 0;
+  while (offset < payload.byteLength) {
+    if (payload.byteLength - offset < fileEntryHeaderBytes) throw new Error("a truncated file entry");
+    const type = payload.readUInt8(offset);
+    const pathLength = payload.readUInt32LE(offset + 17);
+    const end = offset + fileEntryHeaderBytes + pathLength;
+    if (type < 1 || type > 4 || end > payload.byteLength) throw new Error("a malformed file entry");
+    const path = payload.toString("utf8", offset + fileEntryHeaderBytes, end);
+    if (!path.startsWith("/")) throw new Error("a file entry with a relative path");
+    entries.push({
+      type: type as FileEntry["type"],
+      size: Number(payload.readBigUInt64LE(offset + 1)),
+      modifiedMs: Number(payload.readBigUInt64LE(offset + 9)),
+      path,
+    });
+    offset = end;
+  }
+  return entries;
+}
 
 export const frameHeaderBytes = 9;
 /** Largest payload either side sends in one frame (the C side's FRAME_MAX_PAYLOAD). */

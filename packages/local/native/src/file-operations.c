@@ -17,8 +17,8 @@
 
 #include "channel.h"
 #include "protocol.h"
+#include "sandbox-paths.h"
 
-#define WORKSPACE "/workspace"
 #define MAX_WRITERS 64
 #define READ_CHUNK (256u * 1024u)
 
@@ -31,80 +31,6 @@ struct writer {
 
 static struct writer writers[MAX_WRITERS];
 static int writer_count;
-
-/* Splits a path (relative paths are under /workspace) into normalized components. */
-static int split_path(const uint8_t *bytes, uint32_t length, char *buffer, size_t capacity, char **parts,
-	int max_parts)
-{
-	if (length == 0 || memchr(bytes, '\0', length) != NULL)
-		return -1;
-	size_t prefix = bytes[0] == '/' ? 0 : strlen(WORKSPACE) + 1;
-	if (prefix + length + 1 > capacity)
-		return -1;
-	if (prefix > 0) {
-		memcpy(buffer, WORKSPACE "/", prefix);
-	}
-	memcpy(buffer + prefix, bytes, length);
-	buffer[prefix + length] = '\0';
-	int count = 0;
-	for (char *save = NULL, *part = strtok_r(buffer, "/", &save); part != NULL; part = strtok_r(NULL, "/", &save)) {
-		if (strcmp(part, ".") == 0)
-			continue;
-		if (strcmp(part, "..") == 0) {
-			if (count > 0)
-				count--;
-			continue;
-		}
-		if (count == max_parts)
-			return -1;
-		parts[count++] = part;
-	}
-	return count;
-}
-
-static int error_kind_for(int error_number)
-{
-	switch (error_number) {
-	case ENOENT:
-		return ERROR_NOT_FOUND;
-	case ELOOP:
-	case EMLINK:
-		return ERROR_LINK;
-	case ENOTDIR:
-		return ERROR_LINK; /* a component is a link or a file, never a directory to go through */
-	case EISDIR:
-	case ENXIO:
-		return ERROR_NOT_REGULAR;
-	default:
-		return ERROR_SYSTEM;
-	}
-}
-
-/*
- * Opens the directory holding the last component, creating missing directories when `create`.
- * Returns a directory fd, or -1 with errno set.
- */
-static int open_parent(char **parts, int count, int create)
-{
-	int directory = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	for (int index = 0; directory >= 0 && index < count - 1; index++) {
-		int next = openat(directory, parts[index], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (next < 0 && errno == ENOENT && create) {
-			if (mkdirat(directory, parts[index], 0755) != 0 && errno != EEXIST) {
-				int saved = errno;
-				close(directory);
-				errno = saved;
-				return -1;
-			}
-			next = openat(directory, parts[index], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		}
-		int saved = errno;
-		close(directory);
-		errno = saved;
-		directory = next;
-	}
-	return directory;
-}
 
 /* Checks that an open file is a regular file with one link; returns 0 or an error kind. */
 static int check_regular(int fd, struct stat *status)
@@ -121,14 +47,14 @@ static int check_regular(int fd, struct stat *status)
 /* HOST_READ_FILE payload: u64 max bytes | path. Answers FILE_DATA frames then OK, or ERROR. */
 void read_file(uint32_t id, const uint8_t *payload, uint32_t length)
 {
-	char buffer[4200];
-	char *parts[512];
+	char buffer[PATH_BUFFER_BYTES];
+	char *parts[MAX_PATH_PARTS];
 	if (length < 8) {
 		channel_send_error(id, ERROR_BAD_REQUEST, EINVAL);
 		return;
 	}
 	uint64_t max_bytes = read_u64(payload);
-	int count = split_path(payload + 8, length - 8, buffer, sizeof buffer, parts, 512);
+	int count = split_path(payload + 8, length - 8, buffer, parts);
 	if (count <= 0) {
 		channel_send_error(id, count == 0 ? ERROR_NOT_REGULAR : ERROR_BAD_REQUEST, count == 0 ? EISDIR : EINVAL);
 		return;
@@ -202,9 +128,9 @@ void open_file_for_writing(uint32_t id, const uint8_t *payload, uint32_t length)
 	writer->fd = -1;
 	writer->error_kind = 0;
 	writer->error_number = 0;
-	char buffer[4200];
-	char *parts[512];
-	int count = length < 4 ? -1 : split_path(payload + 4, length - 4, buffer, sizeof buffer, parts, 512);
+	char buffer[PATH_BUFFER_BYTES];
+	char *parts[MAX_PATH_PARTS];
+	int count = length < 4 ? -1 : split_path(payload + 4, length - 4, buffer, parts);
 	if (count <= 0) {
 		writer->error_kind = count == 0 ? ERROR_NOT_REGULAR : ERROR_BAD_REQUEST;
 		writer->error_number = EINVAL;

@@ -42,7 +42,24 @@ enum host_message {
 	HOST_CONNECTION_CLOSE = 11,
 	/* u32 stream (1 stdout, 2 stderr): stop reading it, so a writer gets SIGPIPE as with `head`. */
 	HOST_CLOSE_OUTPUT = 12,
+	/* u32 flags (bit 0: recursive) | u32 max entries | path: FILE_DATA frames of entries, then OK. */
+	HOST_LIST_FILES = 13,
+	/* path: one FILE_DATA entry (the final component is not followed), then OK. */
+	HOST_STAT_FILE = 14,
+	/* u32 flags (bit 0: recursive) | path. */
+	HOST_MAKE_DIRECTORY = 15,
+	/* path: a file, link or empty directory. */
+	HOST_REMOVE_FILE = 16,
+	/* u32 length of from | from | to. */
+	HOST_RENAME_FILE = 17,
 };
+
+/*
+ * A file entry in FILE_DATA frames of LIST_FILES and STAT_FILE: u8 type (1 file, 2 directory,
+ * 3 symlink, 4 other) | u64 size | u64 modification time, ms since the epoch | u32 path length |
+ * absolute path.
+ */
+#define FILE_ENTRY_HEADER_BYTES 21u
 
 enum supervisor_message {
 	/* Setup is done; the sandbox serves requests. */
@@ -75,6 +92,9 @@ enum request_error {
 	ERROR_EXEC_FAILED = 7,     /* execve failed (errno says why: ENOENT, EACCES, ...) */
 	ERROR_BAD_REQUEST = 8,     /* a malformed frame */
 	ERROR_REFUSED = 9,         /* nothing listens on the port */
+	ERROR_EXISTS = 10,         /* the entry to create already exists */
+	ERROR_NOT_EMPTY = 11,      /* a directory to remove holds entries */
+	ERROR_NOT_DIRECTORY = 12,  /* a directory was expected */
 };
 
 #endif

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "channel.h"
+#include "directory-operations.h"
 #include "file-operations.h"
 #include "process-table.h"
 #include "protocol.h"
@@ -96,6 +97,21 @@ static void dispatch(const struct frame *frame)
 		break;
 	case HOST_WRITE_CLOSE:
 		close_written_file(frame->id);
+		break;
+	case HOST_LIST_FILES:
+		list_files(frame->id, frame->payload, frame->length);
+		break;
+	case HOST_STAT_FILE:
+		stat_file(frame->id, frame->payload, frame->length);
+		break;
+	case HOST_MAKE_DIRECTORY:
+		make_directory(frame->id, frame->payload, frame->length);
+		break;
+	case HOST_REMOVE_FILE:
+		remove_file(frame->id, frame->payload, frame->length);
+		break;
+	case HOST_RENAME_FILE:
+		rename_file(frame->id, frame->payload, frame->length);
 		break;
 	default:
 		channel_send_error(frame->id, ERROR_BAD_REQUEST, ENOSYS);
