@@ -8,6 +8,8 @@ import type { ProviderContractOptions } from "./provider-contract-options.ts";
 export interface ContractContext {
   /** The provider under test. */
   readonly provider: SandboxProvider;
+  /** Makes another instance of the provider, for cases that must end one (dispose). */
+  readonly createProvider: () => Promise<SandboxProvider>;
   /** `provider.capabilities`; cases decide whether they apply from it, never from names. */
   readonly capabilities: ProviderCapabilities;
   /** The caller's base request plus the suite's run label; every case builds on it. */
@@ -28,12 +30,14 @@ export async function createContractContext(options: ProviderContractOptions): P
   const timeoutScale = options.timeoutScale ?? 1;
   if (!(timeoutScale > 0)) throw new RangeError("timeoutScale must be a positive number");
   const provider = await options.create();
+  const createProvider = async () => options.create();
   // Random per run, so two runs (or two processes) against one account never count each other.
   const labels = { [contractRunLabel]: randomToken() };
   const request = mergeCreateRequest(options.request ?? {}, { labels });
   if (options.countLiveSandboxes !== undefined) {
     return {
       provider,
+      createProvider,
       capabilities: provider.capabilities,
       request,
       countLiveSandboxes: options.countLiveSandboxes,
@@ -52,6 +56,7 @@ export async function createContractContext(options: ProviderContractOptions): P
         };
   return {
     provider,
+    createProvider,
     capabilities: provider.capabilities,
     request,
     countLiveSandboxes,

@@ -36,8 +36,15 @@ export function describeProviderContract(options: ProviderContractOptions): void
     }, 30_000 * timeoutScale);
 
     afterAll(async () => {
-      if (contract === undefined || baseline === undefined) return;
-      await expectLiveCount(contract, baseline, "after the whole suite (a sandbox leaked)");
+      if (contract === undefined) return;
+      try {
+        if (baseline !== undefined) {
+          await expectLiveCount(contract, baseline, "after the whole suite (a sandbox leaked)");
+        }
+      } finally {
+        // The suite made the provider, so it releases what the provider holds (engines, supervisors).
+        await contract.provider.dispose?.();
+      }
     }, 30_000 * timeoutScale);
 
     const groups = [...new Set(providerContractCases.map((contractCase) => contractCase.group))];

@@ -1,6 +1,7 @@
 /** Every conformance case, in the order the suite runs them. */
 import { abortCases } from "./cases/abort-cases.ts";
 import { backgroundCases } from "./cases/background-cases.ts";
+import { directoryCases } from "./cases/directory-cases.ts";
 import { errorCases } from "./cases/error-cases.ts";
 import { execCases } from "./cases/exec-cases.ts";
 import { fileCases } from "./cases/file-cases.ts";
@@ -8,6 +9,7 @@ import { isolationCases } from "./cases/isolation-cases.ts";
 import { javascriptCases } from "./cases/javascript-cases.ts";
 import { lifecycleCases } from "./cases/lifecycle-cases.ts";
 import { limitCases } from "./cases/limit-cases.ts";
+import { outputCases } from "./cases/output-cases.ts";
 import { requestCases } from "./cases/request-cases.ts";
 import { runCodeCases } from "./cases/run-code-cases.ts";
 import { stdinCases } from "./cases/stdin-cases.ts";
@@ -24,6 +26,8 @@ export const providerContractCases: readonly ContractCase[] = [
   ...fileCases,
   ...isolationCases,
   ...backgroundCases,
+  ...directoryCases,
+  ...outputCases,
   ...errorCases,
   ...requestCases,
   ...abortCases,

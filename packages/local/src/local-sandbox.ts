@@ -8,9 +8,9 @@ import {
   type CallOptions,
   type Command,
   codeCommand,
+  defaultMaxListEntries,
   type ExecOptions,
   type ExecResult,
-  defaultMaxListEntries,
   type FileInfo,
   InvalidRequestError,
   type ListFilesOptions,
@@ -32,14 +32,14 @@ import {
   workspaceMountPath,
 } from "@sandport/core";
 import type { LocalEnvironment, UnisolatedEnvironment } from "./local-environment.ts";
+import { toFileInfo } from "./sandbox-file-info.ts";
 import type { SandboxRuntimes } from "./sandbox-runtimes.ts";
 import { type SandboxRecord, sandboxPaths } from "./sandbox-store.ts";
 import { type ProcessRequest, runToCompletion, spawnProcess } from "./supervised-process.ts";
 import type { SupervisorConnection } from "./supervisor-connection.ts";
-import { toFileInfo } from "./sandbox-file-info.ts";
 import { fileError } from "./supervisor-errors.ts";
-import { unisolatedFiles } from "./unisolated-files.ts";
 import { runUnisolated } from "./unisolated-exec.ts";
+import { unisolatedFiles } from "./unisolated-files.ts";
 import { readWorkspaceFile, writeWorkspaceFile } from "./workspace-files.ts";
 
 const sandboxPath = "/sandport/bin:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
@@ -244,17 +244,19 @@ export class LocalSandbox implements Sandbox {
     const recursive = checked.recursive ?? false;
     const maxEntries = checked.maxEntries ?? defaultMaxListEntries;
     return this.#fileCall(parsePath(path), checked.signal, {
-      supervised: async (connection) => (await connection.listFiles(path, recursive, maxEntries)).map(toFileInfo),
+      supervised: async (connection) =>
+        (await connection.listFiles(path, recursive, maxEntries)).map(toFileInfo),
       unisolated: (files) => files.listFiles(path, recursive, maxEntries),
     });
   }
 
   statFile(path: string, options?: CallOptions): Promise<FileInfo> {
     return this.#attributed(
-      this.#fileCall(parsePath(path), options?.signal, {
-        supervised: async (connection) => toFileInfo(await connection.statFile(path)),
-        unisolated: (files) => files.statFile(path),
-      }),
+      (async () =>
+        this.#fileCall(parsePath(path), options?.signal, {
+          supervised: async (connection) => toFileInfo(await connection.statFile(path)),
+          unisolated: (files) => files.statFile(path),
+        }))(),
     );
   }
 
@@ -285,9 +287,12 @@ export class LocalSandbox implements Sandbox {
               { maxOutputBytes: 4096 },
             );
             if (result.exitCode !== 0) {
-              throw new SandboxFailedError(`${JSON.stringify(path)} could not be removed: ${result.stderr.trim()}`, {
-                providerId: this.#providerId,
-              });
+              throw new SandboxFailedError(
+                `${JSON.stringify(path)} could not be removed: ${result.stderr.trim()}`,
+                {
+                  providerId: this.#providerId,
+                },
+              );
             }
           },
           unisolated: (files) => files.removeFile(path, recursive),
@@ -320,7 +325,10 @@ export class LocalSandbox implements Sandbox {
     throwIfAborted(signal, this.#providerId);
     await this.#assertAlive();
     if (this.#backend.kind === "unisolated") {
-      const { workspace } = sandboxPaths(this.#backend.environment.settings.stateDirectory, this.#record.vendorId);
+      const { workspace } = sandboxPaths(
+        this.#backend.environment.settings.stateDirectory,
+        this.#record.vendorId,
+      );
       return call.unisolated(unisolatedFiles(workspace));
     }
     try {

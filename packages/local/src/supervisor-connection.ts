@@ -357,7 +357,8 @@ export class SupervisorConnection {
               this.#fail(`the sandbox supervisor sent ${(error as Error).message}`);
               return;
             }
-            if (entries.length > maxEntries) this.#fail("the sandbox supervisor sent more entries than asked for");
+            if (entries.length > maxEntries)
+              this.#fail("the sandbox supervisor sent more entries than asked for");
             return;
           }
           this.#pending.delete(id);
@@ -392,7 +393,11 @@ export class SupervisorConnection {
   }
 
   async makeDirectory(path: string, recursive: boolean): Promise<void> {
-    await this.#request(HostMessage.makeDirectory, Buffer.concat([u32(recursive ? 1 : 0), Buffer.from(path)]), 0);
+    await this.#request(
+      HostMessage.makeDirectory,
+      Buffer.concat([u32(recursive ? 1 : 0), Buffer.from(path)]),
+      0,
+    );
   }
 
   /** Removes a file, a link itself, or an empty directory. */
@@ -402,7 +407,11 @@ export class SupervisorConnection {
 
   async renameFile(from: string, to: string): Promise<void> {
     const source = Buffer.from(from);
-    await this.#request(HostMessage.renameFile, Buffer.concat([u32(source.byteLength), source, Buffer.from(to)]), 0);
+    await this.#request(
+      HostMessage.renameFile,
+      Buffer.concat([u32(source.byteLength), source, Buffer.from(to)]),
+      0,
+    );
   }
 
   /** Writes (creates or truncates) a regular file inside the sandbox, creating its parents. */

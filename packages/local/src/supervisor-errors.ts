@@ -39,7 +39,10 @@ export function fileError(error: unknown, path: string, providerId: string): unk
     case RequestErrorKind.exists:
       return new InvalidRequestError(`${quoted} already exists in the sandbox`, options);
     case RequestErrorKind.notEmpty:
-      return new InvalidRequestError(`${quoted} is a directory that is not empty (remove it with recursive)`, options);
+      return new InvalidRequestError(
+        `${quoted} is a directory that is not empty (remove it with recursive)`,
+        options,
+      );
     case RequestErrorKind.notDirectory:
       return new InvalidRequestError(`${quoted} is not a directory`, options);
   }

@@ -43,7 +43,13 @@ async function describe(workspace: string, host: string): Promise<FileInfo> {
   return {
     name: posix.basename(path),
     path,
-    type: stats.isFile() ? "file" : stats.isDirectory() ? "directory" : stats.isSymbolicLink() ? "symlink" : "other",
+    type: stats.isFile()
+      ? "file"
+      : stats.isDirectory()
+        ? "directory"
+        : stats.isSymbolicLink()
+          ? "symlink"
+          : "other",
     size: stats.size,
     modifiedAt: stats.mtime,
   };
@@ -61,7 +67,8 @@ export function unisolatedFiles(workspace: string) {
         while (pending.length > 0) {
           const directory = pending.shift() as string;
           for (const name of await readdir(directory)) {
-            if (entries.length === maxEntries) throw new OutputLimitError(`"${path}" holds more than ${maxEntries} entries`);
+            if (entries.length === maxEntries)
+              throw new OutputLimitError(`"${path}" holds more than ${maxEntries} entries`);
             const info = await describe(workspace, join(directory, name));
             entries.push(info);
             if (recursive && info.type === "directory") pending.push(join(directory, name));

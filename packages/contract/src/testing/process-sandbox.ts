@@ -5,12 +5,19 @@ import { resolve } from "node:path";
 import {
   type CallOptions,
   type Command,
+  defaultMaxListEntries,
   type ExecOptions,
   type ExecResult,
+  type FileInfo,
   InvalidRequestError,
+  type ListFilesOptions,
+  type MakeDirectoryOptions,
   NotFoundError,
   parseCommand,
   parseExecOptions,
+  parseFileCallOptions,
+  parsePath,
+  type RemoveFileOptions,
   type RunCodeOptions,
   type Sandbox,
   type SandboxInfo,
@@ -20,6 +27,7 @@ import {
   toSandportError,
   UnsupportedCapabilityError,
 } from "@sandport/core";
+import { processFiles } from "./process-files.ts";
 import { runProcess } from "./run-process.ts";
 import { spawnProcess } from "./spawn-process.ts";
 import { resolveReadPath, resolveWritePath } from "./workspace-path.ts";
@@ -137,6 +145,63 @@ export class ProcessSandbox implements Sandbox {
     } catch (error) {
       throw this.#fileError(error, path);
     }
+  }
+
+  /** The directory calls, confined to the workspace. */
+  #files() {
+    this.#assertLive();
+    return processFiles(this.#init.workspace, this.#init.providerId);
+  }
+
+  /** Validation errors of shared checks carry this provider's id. */
+  #attributed<T>(call: () => Promise<T>): Promise<T> {
+    return Promise.resolve()
+      .then(call)
+      .catch((error: unknown) => {
+        throw toSandportError(error, this.#init.providerId);
+      });
+  }
+
+  listFiles(path: string, options?: ListFilesOptions): Promise<FileInfo[]> {
+    return this.#attributed(() => {
+      const checked = parseFileCallOptions(options);
+      throwIfAborted(checked.signal, this.#init.providerId);
+      return this.#files().listFiles(
+        parsePath(path),
+        checked.recursive ?? false,
+        checked.maxEntries ?? defaultMaxListEntries,
+      );
+    });
+  }
+
+  statFile(path: string, options?: CallOptions): Promise<FileInfo> {
+    return this.#attributed(() => {
+      throwIfAborted(options?.signal, this.#init.providerId);
+      return this.#files().statFile(parsePath(path));
+    });
+  }
+
+  makeDirectory(path: string, options?: MakeDirectoryOptions): Promise<void> {
+    return this.#attributed(() => {
+      const checked = parseFileCallOptions(options);
+      throwIfAborted(checked.signal, this.#init.providerId);
+      return this.#files().makeDirectory(parsePath(path), checked.recursive ?? false);
+    });
+  }
+
+  removeFile(path: string, options?: RemoveFileOptions): Promise<void> {
+    return this.#attributed(() => {
+      const checked = parseFileCallOptions(options);
+      throwIfAborted(checked.signal, this.#init.providerId);
+      return this.#files().removeFile(parsePath(path), checked.recursive ?? false);
+    });
+  }
+
+  renameFile(from: string, to: string, options?: CallOptions): Promise<void> {
+    return this.#attributed(() => {
+      throwIfAborted(options?.signal, this.#init.providerId);
+      return this.#files().renameFile(parsePath(from, "from"), parsePath(to, "to"));
+    });
   }
 
   async destroy(): Promise<void> {
