@@ -10,6 +10,7 @@ import { javascriptCases } from "./cases/javascript-cases.ts";
 import { lifecycleCases } from "./cases/lifecycle-cases.ts";
 import { limitCases } from "./cases/limit-cases.ts";
 import { outputCases } from "./cases/output-cases.ts";
+import { portCases } from "./cases/port-cases.ts";
 import { requestCases } from "./cases/request-cases.ts";
 import { runCodeCases } from "./cases/run-code-cases.ts";
 import { stdinCases } from "./cases/stdin-cases.ts";
@@ -28,6 +29,7 @@ export const providerContractCases: readonly ContractCase[] = [
   ...backgroundCases,
   ...directoryCases,
   ...outputCases,
+  ...portCases,
   ...errorCases,
   ...requestCases,
   ...abortCases,

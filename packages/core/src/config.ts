@@ -77,8 +77,23 @@ function checkProviderTypes(input: unknown, registry: ProviderRegistry): void {
   }
 }
 
+/**
+ * Refuses a `__proto__` key anywhere. `JSON.parse` keeps it as an own key, but copying it into an
+ * object (as validation and secret resolution do) sets the prototype instead: a provider named so
+ * would silently vanish, and a setting so named would pollute the settings object.
+ */
+function checkReservedKeys(value: unknown, path: string): void {
+  if (typeof value !== "object" || value === null) return;
+  for (const [key, item] of Object.entries(value)) {
+    const itemPath = Array.isArray(value) ? `${path}[${key}]` : path === "" ? key : `${path}.${key}`;
+    if (key === "__proto__") throw new ConfigInvalidError(`${itemPath}: "__proto__" is not allowed as a key`);
+    checkReservedKeys(item, itemPath);
+  }
+}
+
 /** Validates a parsed `sandport.json`; errors name the JSON path and the allowed values. */
 export function parseConfig(input: unknown, registry: ProviderRegistry): SandportConfig {
+  checkReservedKeys(input, "");
   // Unknown types get their own message: a union error would only say "invalid input".
   checkProviderTypes(input, registry);
   const result = createConfigSchema(registry).safeParse(input);
@@ -86,7 +101,7 @@ export function parseConfig(input: unknown, registry: ProviderRegistry): Sandpor
     throw new ConfigInvalidError(`invalid config: ${describeIssues(result.error)}`, { cause: result.error });
   }
   const config = result.data as SandportConfig;
-  if (config.default !== undefined && config.providers[config.default] === undefined) {
+  if (config.default !== undefined && !Object.hasOwn(config.providers, config.default)) {
     throw new ConfigInvalidError(
       `default: "${config.default}" is not a configured provider; configured: ${Object.keys(config.providers).join(", ")}`,
     );
@@ -119,7 +134,8 @@ export function createProviderFromConfig(
 ): SandboxProvider {
   const { config, registry } = options;
   const providerId = name ?? defaultProviderName(config);
-  const entry = config.providers[providerId];
+  // Own entries only: a name such as "toString" must not find Object.prototype's members.
+  const entry = Object.hasOwn(config.providers, providerId) ? config.providers[providerId] : undefined;
   if (entry === undefined) {
     const configured = Object.keys(config.providers);
     throw new InvalidRequestError(

@@ -294,9 +294,9 @@ const fileCallOptionsSchema = z.object({
 });
 
 /** Validates the options of `listFiles`, `makeDirectory` or `removeFile`, naming the field. */
-export function parseFileCallOptions<Options extends ListFilesOptions | MakeDirectoryOptions | RemoveFileOptions>(
-  input: Options | undefined,
-): Options {
+export function parseFileCallOptions<
+  Options extends ListFilesOptions | MakeDirectoryOptions | RemoveFileOptions,
+>(input: Options | undefined): Options {
   if (input === undefined) return {} as Options;
   const result = fileCallOptionsSchema.safeParse(input);
   if (!result.success) {

@@ -69,7 +69,7 @@ function localCapabilities(
       separateStderr: true,
       stdin: true,
       images: false,
-      ports: false,
+      ports: true,
       combinedOutput: isolated,
       snapshots: false,
     },

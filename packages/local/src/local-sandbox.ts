@@ -11,6 +11,7 @@ import {
   defaultMaxListEntries,
   type ExecOptions,
   type ExecResult,
+  type ExposedPort,
   type FileInfo,
   InvalidRequestError,
   type ListFilesOptions,
@@ -309,6 +310,25 @@ export class LocalSandbox implements Sandbox {
           supervised: (connection) => connection.renameFile(from, to),
           unisolated: (files) => files.renameFile(from, to),
         });
+      })(),
+    );
+  }
+
+  exposePort(port: number, options?: CallOptions): Promise<ExposedPort> {
+    return this.#attributed(
+      (async () => {
+        if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+          throw new InvalidRequestError(`port: must be an integer from 1 to 65535 (got ${String(port)})`);
+        }
+        throwIfAborted(options?.signal, this.#providerId);
+        await this.#assertAlive();
+        const backend = this.#backend;
+        // Without isolation the command listens on the host's own loopback already.
+        if (backend.kind === "unisolated") return { url: `http://127.0.0.1:${port}` };
+        const url = await backend.runtimes.ports.expose(this.#record.vendorId, port, () =>
+          this.#connection(),
+        );
+        return { url };
       })(),
     );
   }

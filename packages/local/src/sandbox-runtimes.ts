@@ -5,6 +5,7 @@
  */
 import { relative } from "node:path";
 import { SandboxFailedError } from "@sandport/core";
+import { ExposedPorts } from "./exposed-ports.ts";
 import type { LocalEnvironment } from "./local-environment.ts";
 import { type SandboxRecord, sandboxPaths } from "./sandbox-store.ts";
 import { SupervisorConnection } from "./supervisor-connection.ts";
@@ -46,6 +47,8 @@ function supervisorConfig(environment: LocalEnvironment, record: SandboxRecord):
 export class SandboxRuntimes {
   readonly #environment: LocalEnvironment;
   readonly #running = new Map<string, Promise<SupervisorConnection>>();
+  /** Ports exposed on the host's loopback, relayed through each sandbox's supervisor. */
+  readonly ports = new ExposedPorts();
 
   constructor(environment: LocalEnvironment) {
     this.#environment = environment;
@@ -99,6 +102,7 @@ export class SandboxRuntimes {
 
   /** Stops a sandbox's supervisor (every process in it dies) and waits until it is gone. */
   async stop(vendorId: string): Promise<void> {
+    await this.ports.close(vendorId);
     const running = this.#running.get(vendorId);
     this.#running.delete(vendorId);
     const connection = await running?.catch(() => undefined);
@@ -108,6 +112,7 @@ export class SandboxRuntimes {
 
   /** Stops every supervisor of this provider instance. */
   async stopAll(): Promise<void> {
+    await this.ports.closeAll();
     await Promise.all([...this.#running.keys()].map((vendorId) => this.stop(vendorId)));
   }
 }

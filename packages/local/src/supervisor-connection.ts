@@ -414,6 +414,58 @@ export class SupervisorConnection {
     );
   }
 
+  /**
+   * Opens a TCP connection to `port` on the sandbox's loopback. `onData` gets its bytes, then an
+   * empty chunk at its end of stream. Resolves once connected; rejects with
+   * `SupervisorRequestError` (kind `refused`) when nothing listens there.
+   */
+  async openPortConnection(
+    port: number,
+    onData: (chunk: Buffer) => void,
+  ): Promise<{ write(data: Uint8Array): void; end(): void; close(): void }> {
+    const id = this.#newId();
+    await new Promise<void>((resolve, reject) => {
+      let connected = false;
+      this.#register(id, {
+        onFrame: (frame) => {
+          if (!connected && frame.type === SupervisorMessage.ok) {
+            connected = true;
+            resolve();
+            return;
+          }
+          if (!connected && frame.type === SupervisorMessage.error && frame.payload.byteLength === 8) {
+            this.#pending.delete(id);
+            reject(new SupervisorRequestError(frame.payload.readUInt32LE(0), frame.payload.readUInt32LE(4)));
+            return;
+          }
+          if (connected && frame.type === SupervisorMessage.connectionData) {
+            // Copied: the frame's bytes are a view into the channel's receive buffer.
+            onData(Buffer.from(frame.payload));
+            return;
+          }
+          this.#fail(`the sandbox supervisor sent message ${frame.type} for a port connection`);
+        },
+        onFailure: (error) => {
+          if (connected) onData(Buffer.alloc(0));
+          else reject(error);
+        },
+      });
+      this.#send(HostMessage.connect, id, u32(port));
+    });
+    return {
+      write: (data) => {
+        for (let offset = 0; offset < data.byteLength; offset += dataChunkBytes) {
+          this.#send(HostMessage.connectionData, id, data.subarray(offset, offset + dataChunkBytes));
+        }
+      },
+      end: () => this.#send(HostMessage.connectionData, id),
+      close: () => {
+        this.#pending.delete(id);
+        this.#send(HostMessage.connectionClose, id);
+      },
+    };
+  }
+
   /** Writes (creates or truncates) a regular file inside the sandbox, creating its parents. */
   async writeFile(path: string, data: Uint8Array, mode = 0o644): Promise<void> {
     const id = this.#newId();

@@ -14,6 +14,9 @@ export const HostMessage = {
   writeOpen: 6,
   writeData: 7,
   writeClose: 8,
+  connect: 9,
+  connectionData: 10,
+  connectionClose: 11,
   closeOutput: 12,
   listFiles: 13,
   statFile: 14,
@@ -33,6 +36,7 @@ export const SupervisorMessage = {
   error: 7,
   fileData: 8,
   ok: 9,
+  connectionData: 10,
 } as const;
 
 /** Why a request failed, as the supervisor classifies it. */

@@ -26,6 +26,7 @@
 
 #include "channel.h"
 #include "directory-operations.h"
+#include "port-connections.h"
 #include "file-operations.h"
 #include "process-table.h"
 #include "protocol.h"
@@ -98,6 +99,15 @@ static void dispatch(const struct frame *frame)
 	case HOST_WRITE_CLOSE:
 		close_written_file(frame->id);
 		break;
+	case HOST_CONNECT:
+		open_connection(frame->id, frame->payload, frame->length);
+		break;
+	case HOST_CONNECTION_DATA:
+		write_connection(frame->id, frame->payload, frame->length);
+		break;
+	case HOST_CONNECTION_CLOSE:
+		close_connection(frame->id);
+		break;
 	case HOST_LIST_FILES:
 		list_files(frame->id, frame->payload, frame->length);
 		break;
@@ -136,7 +146,8 @@ static int serve(int signal_fd)
 		fds[0] = (struct pollfd){ .fd = CHANNEL_FD, .events = POLLIN };
 		fds[1] = (struct pollfd){ .fd = signal_fd, .events = POLLIN };
 		int count = add_process_fds(fds + 2, MAX_POLLED - 2);
-		int ready = poll(fds, (nfds_t)count + 2, next_process_deadline());
+		int connection_count = add_connection_fds(fds + 2 + count, MAX_POLLED - 2 - count);
+		int ready = poll(fds, (nfds_t)(count + connection_count) + 2, next_process_deadline());
 		if (ready < 0 && errno != EINTR)
 			return 1;
 		if (ready > 0 && fds[1].revents != 0) {
@@ -145,8 +156,10 @@ static int serve(int signal_fd)
 			}
 			reap_children();
 		}
-		if (ready > 0)
+		if (ready > 0) {
 			handle_process_fds(fds + 2, count);
+			handle_connection_fds(fds + 2 + count, connection_count);
+		}
 		finish_overdue_processes();
 		if (ready > 0 && fds[0].revents != 0) {
 			if (channel_receive() < 0)
