@@ -1,10 +1,10 @@
 /** What a provider can do, declared statically. The router selects on it; core checks requests against it. */
 
-/** Languages a sandbox can run directly. `shell` means POSIX `sh`. */
-export type Runtime = "shell" | "python" | "javascript" | "typescript";
+/** All runtimes, in a stable order: the one list the type, the schemas and the cases derive from. */
+export const runtimes = ["shell", "python", "javascript", "typescript"] as const;
 
-/** All runtimes, in a stable order. */
-export const runtimes: readonly Runtime[] = ["shell", "python", "javascript", "typescript"];
+/** Languages a sandbox can run directly. `shell` means POSIX `sh`. */
+export type Runtime = (typeof runtimes)[number];
 
 /**
  * How the sandbox is separated from its host. `none` exists only for development setups that

@@ -46,8 +46,17 @@ export {
   toSandportError,
   UnsupportedCapabilityError,
 } from "./errors.ts";
-export { createSandbox, throwIfAborted, withSandbox } from "./lifecycle.ts";
+export {
+  createHttpClient,
+  type HttpClient,
+  type HttpClientSettings,
+  type HttpRequest,
+  type HttpResponse,
+} from "./http-client.ts";
+export { errorFromHttpStatus, type HttpFailure, retryAfterMs } from "./http-errors.ts";
+export { abandonIfAborted, createSandbox, throwIfAborted, withSandbox } from "./lifecycle.ts";
 export { defaultMaxOutputBytes, OutputBuffer } from "./output-buffer.ts";
+export { parseProviderOptions } from "./provider-options.ts";
 export {
   defineProviderFactory,
   type ProviderContext,
@@ -61,6 +70,7 @@ export {
   type SandboxIdParts,
   vendorIdFor,
 } from "./sandbox-id.ts";
+export { matchesLabels } from "./sandbox-labels.ts";
 export {
   type Sandbox,
   type SandboxProvider,

@@ -11,6 +11,20 @@ export function throwIfAborted(signal: AbortSignal | undefined, providerId?: str
 }
 
 /**
+ * For adapters, at the end of `create`: a sandbox that finished creating after the caller gave up
+ * is destroyed at once (nothing is left behind), and the call rejects with `AbortedError`.
+ */
+export async function abandonIfAborted<S extends Sandbox>(
+  sandbox: S,
+  signal: AbortSignal | undefined,
+  providerId: string,
+): Promise<S> {
+  if (!signal?.aborted) return sandbox;
+  await sandbox.destroy().catch(() => {});
+  throw new AbortedError("sandbox creation was aborted", { cause: signal.reason, providerId });
+}
+
+/**
  * Creates a sandbox, honouring `options.signal` even when the provider does not: if the caller
  * gives up first, the call rejects with `AbortedError` at once, and a sandbox that finishes
  * creating afterwards is destroyed instead of leaking.

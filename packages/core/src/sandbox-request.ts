@@ -1,6 +1,6 @@
 /** The normalized request and result types, and the zod schemas that validate them. */
 import { z } from "zod";
-import type { Runtime } from "./capabilities.ts";
+import { type Runtime, runtimes } from "./capabilities.ts";
 import { InvalidRequestError } from "./errors.ts";
 
 /** Network egress: nothing, everything, or only the listed domains / CIDR ranges. */
@@ -199,7 +199,7 @@ const environmentSchema = z.record(
 
 /** zod schema of {@link CreateSandboxRequest}; strict, so an unknown key is an error, not ignored. */
 export const createSandboxRequestSchema = z.strictObject({
-  runtime: z.enum(["shell", "python", "javascript", "typescript"]).optional(),
+  runtime: z.enum(runtimes).optional(),
   image: z.string().min(1).optional(),
   resources: z
     .strictObject({

@@ -1,16 +1,17 @@
 /** The local provider: sandboxes on this machine, each with its own supervisor in fresh Linux namespaces. */
 import { availableParallelism } from "node:os";
 import {
-  AbortedError,
+  abandonIfAborted,
   assertRequestSupported,
   type CallOptions,
   type CreateSandboxRequest,
   defineProviderFactory,
-  InvalidRequestError,
   type ListFilter,
+  matchesLabels,
   NotFoundError,
   type ProviderCapabilities,
   parseCreateSandboxRequest,
+  parseProviderOptions,
   type SandboxInfo,
   type SandboxProvider,
   specificationVersion,
@@ -137,12 +138,7 @@ export class LocalProvider implements SandboxProvider {
 
   async #create(request: CreateSandboxRequest, options?: CallOptions): Promise<LocalSandbox> {
     const parsed = parseCreateSandboxRequest(request);
-    const ownOptions = parsed.providerOptions?.[this.providerId];
-    if (ownOptions !== undefined && Object.keys(ownOptions).length > 0) {
-      throw new InvalidRequestError(
-        `providerOptions.${this.providerId}: the local provider takes no options (got ${Object.keys(ownOptions).join(", ")})`,
-      );
-    }
+    parseProviderOptions(this.providerId, parsed);
     assertRequestSupported(this.providerId, this.capabilities, parsed);
     throwIfAborted(options?.signal, this.providerId);
     const backend = await this.#prepare();
@@ -167,15 +163,11 @@ export class LocalProvider implements SandboxProvider {
       await environment.store.remove(record.vendorId);
       throw toSandportError(error, this.providerId);
     }
-    const sandbox = new LocalSandbox(backend, record);
-    if (options?.signal?.aborted) {
-      // The caller gave up while we were creating: nothing must be left behind.
-      await sandbox.destroy();
-      throw new AbortedError("sandbox creation was aborted", {
-        cause: options.signal.reason,
-        providerId: this.providerId,
-      });
-    }
+    const sandbox = await abandonIfAborted(
+      new LocalSandbox(backend, record),
+      options?.signal,
+      this.providerId,
+    );
     if (parsed.ttlMs !== undefined) {
       setTimeout(() => void sandbox.destroy().catch(() => {}), parsed.ttlMs).unref();
     }
@@ -207,9 +199,8 @@ export class LocalProvider implements SandboxProvider {
     throwIfAborted(options?.signal, this.providerId);
     const { environment } = await this.#prepare();
     for await (const record of environment.store.records()) {
-      const labels = filter?.labels ?? {};
       if (record.destroying === true) continue;
-      if (Object.entries(labels).every(([key, value]) => record.labels[key] === value)) {
+      if (matchesLabels(record.labels, filter?.labels)) {
         yield {
           id: `${this.providerId}:${record.vendorId}`,
           createdAt: new Date(record.createdAt),

@@ -1,5 +1,5 @@
 /** Cases about runCode, one per declared language. */
-import type { ExecResult, Runtime } from "@sandport/core";
+import { type ExecResult, type Runtime, runtimes } from "@sandport/core";
 import { expect } from "vitest";
 import { needsRuntime } from "../case-conditions.ts";
 import type { ContractCase } from "../contract-case.ts";
@@ -46,6 +46,4 @@ function runCodeCase(language: Runtime): ContractCase {
 }
 
 /** runCode cases, in run order. */
-export const runCodeCases: readonly ContractCase[] = (
-  ["shell", "python", "javascript", "typescript"] as const
-).map(runCodeCase);
+export const runCodeCases: readonly ContractCase[] = runtimes.map(runCodeCase);

@@ -27,8 +27,8 @@ import {
   toSandportError,
   UnsupportedCapabilityError,
 } from "@sandport/core";
+import { runProcess } from "@sandport/core/node";
 import { processFiles } from "./process-files.ts";
-import { runProcess } from "./run-process.ts";
 import { spawnProcess } from "./spawn-process.ts";
 import { resolveReadPath, resolveWritePath } from "./workspace-path.ts";
 

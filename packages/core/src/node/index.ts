@@ -1,7 +1,8 @@
-/** Node-only parts of `@sandport/core`: config files and file-based secrets. */
+/** Node-only parts of `@sandport/core`: config files, file-based secrets, the host process runner. */
 export {
   type LoadConfigOptions,
   type LoadedConfig,
   loadConfigFile,
   nodeSecretSource,
 } from "./config-file.ts";
+export { type RunProcessOptions, runProcess } from "./run-process.ts";

@@ -1,14 +1,13 @@
-/** Runs one command as a real child process, in its own process group, to completion. */
+/**
+ * Runs one command as a real child process of this host, in its own process group, to completion:
+ * the one process runner for adapters and test providers that run commands on a Node host.
+ */
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import type { Readable } from "node:stream";
-import {
-  AbortedError,
-  defaultMaxOutputBytes,
-  type ExecResult,
-  OutputBuffer,
-  SandboxFailedError,
-} from "@sandport/core";
+import { AbortedError, SandboxFailedError } from "../errors.ts";
+import { defaultMaxOutputBytes, OutputBuffer } from "../output-buffer.ts";
+import type { ExecResult } from "../sandbox-request.ts";
 
 /** How to run the command. */
 export interface RunProcessOptions {
@@ -130,6 +129,8 @@ export function runProcess(argv: readonly string[], options: RunProcessOptions):
           exitCode,
           stdout: stdout.text(),
           stderr: stderr.text(),
+          stdoutBytes: stdout.bytes(),
+          stderrBytes: stderr.bytes(),
           truncated: stdout.truncated || stderr.truncated,
           timedOut,
           durationMs: performance.now() - started,
@@ -143,11 +144,12 @@ export function runProcess(argv: readonly string[], options: RunProcessOptions):
 function collect(
   stream: Readable | null,
   buffer: OutputBuffer,
-): { text(): string; readonly truncated: boolean } {
+): { text(): string; bytes(): Uint8Array; readonly truncated: boolean } {
   stream?.on("data", (chunk: Buffer) => buffer.append(chunk));
   stream?.on("end", () => buffer.finish());
   return {
     text: () => buffer.text(),
+    bytes: () => buffer.bytes(),
     get truncated() {
       return buffer.truncated;
     },
