@@ -1,6 +1,7 @@
 /**
  * What `npm publish` would ship: every file the exports map promises (types and default) is in the
- * tarball, and no test file is. Needs the built `dist/` (`npm run build`; `npm test` builds first).
+ * tarball, with the package's README, LICENSE and CHANGELOG, and no test file is. Needs the built
+ * `dist/` (`npm run build`; `npm test` builds first).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -36,8 +37,12 @@ function publishedExportTargets(exportsMap: unknown): string[] {
   return [...targets].sort();
 }
 
-/** The file list `npm pack` would put in the tarball. */
+const packedFileLists = new Map<string, string[]>();
+
+/** The file list `npm pack` would put in the tarball (packed once per package). */
 function packedFiles(directory: string): string[] {
+  const known = packedFileLists.get(directory);
+  if (known !== undefined) return known;
   const output = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
     cwd: directory,
     encoding: "utf8",
@@ -46,8 +51,13 @@ function packedFiles(directory: string): string[] {
   });
   const [result] = JSON.parse(output) as { files: { path: string }[] }[];
   if (result === undefined) throw new Error(`npm pack printed no result in ${directory}`);
-  return result.files.map((file) => file.path);
+  const files = result.files.map((file) => file.path);
+  packedFileLists.set(directory, files);
+  return files;
 }
+
+/** Files every tarball carries at its root: npm adds README and LICENSE itself, CHANGELOG.md needs "files". */
+const documentFiles = ["README.md", "LICENSE", "CHANGELOG.md"];
 
 const testFilePattern = /\.test(?:-d)?\.[cm]?[jt]sx?(?:\.map)?$|\.test(?:-d)?\.d\.[cm]?ts(?:\.map)?$/;
 
@@ -76,6 +86,14 @@ describe("published packages", () => {
           `exported but not packed; check "files" in packages/${directoryName}/package.json`,
         ).toEqual([]);
         expect(files.filter((file) => testFilePattern.test(file))).toEqual([]);
+      });
+
+      it("ships its README, LICENSE and CHANGELOG", { timeout: 30_000 }, () => {
+        const files = packedFiles(directory);
+        expect(
+          documentFiles.filter((file) => !files.includes(file)),
+          `not packed; add the file to packages/${directoryName} (and CHANGELOG.md to "files")`,
+        ).toEqual([]);
       });
     });
   }

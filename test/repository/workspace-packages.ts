@@ -9,6 +9,8 @@ export const repositoryRoot = fileURLToPath(new URL("../..", import.meta.url));
 /** The fields of `package.json` the meta-tests read. */
 export interface PackageManifest {
   name: string;
+  version?: string;
+  license?: string;
   private?: boolean;
   exports?: unknown;
   files?: string[];

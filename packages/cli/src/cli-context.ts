@@ -1,6 +1,7 @@
 /** What every command receives: the process surface, the provider types, and the global options. */
 import type { ProviderRegistry } from "@sandport/core";
 import type { CliEnvironment } from "./cli-environment.ts";
+import type { Redact } from "./secret-redaction.ts";
 
 /** Options accepted by every command. */
 export interface GlobalOptions {
@@ -18,4 +19,9 @@ export interface CliContext {
   globalOptions(): GlobalOptions;
   /** Records the exit code the invocation ends with. */
   setExitCode(code: number): void;
+  /**
+   * Removes the config's secrets (resolved `${env:...}` / `${file:...}` values, URL user-info) from
+   * a message before the CLI prints it. Sandbox output is data and is never passed through it.
+   */
+  redact: Redact;
 }

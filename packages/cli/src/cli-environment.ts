@@ -1,7 +1,7 @@
 /** Everything the CLI touches of its process, gathered so tests can run it in-process. */
 
 import type { Writable } from "node:stream";
-import { text } from "node:stream/consumers";
+import { buffer, text } from "node:stream/consumers";
 import { signalExitCode } from "./exit-codes.ts";
 
 /** A stream the CLI writes to; `isTTY` decides whether progress is shown. */
@@ -18,6 +18,13 @@ export interface CliEnvironment {
   stderr: OutputStream;
   /** Reads all of standard input (for `sandport run -`). */
   readStdin(): Promise<string>;
+  /**
+   * Whether standard input is a terminal. `sandport exec` forwards standard input to the command
+   * only when this is `false`; absent counts as a terminal (nothing is forwarded).
+   */
+  stdinIsTTY?: boolean;
+  /** Reads all of standard input as bytes, for `sandport exec` to forward; absent: nothing is forwarded. */
+  readStdinBytes?(): Promise<Uint8Array>;
   /** Environment variables: `SANDPORT_CONFIG` and `${env:...}` secrets are read from here. */
   env: NodeJS.ProcessEnv;
   /** Directory relative paths (files, `./sandport.json`) are resolved against. */
@@ -32,6 +39,11 @@ export function processEnvironment(): CliEnvironment {
     stdout: process.stdout,
     stderr: process.stderr,
     readStdin: () => text(process.stdin),
+    // A getter: touching `process.stdin` opens it, which only `exec` needs.
+    get stdinIsTTY() {
+      return process.stdin.isTTY === true;
+    },
+    readStdinBytes: async () => new Uint8Array(await buffer(process.stdin)),
     env: process.env,
     cwd: process.cwd(),
     onInterrupt(listener) {

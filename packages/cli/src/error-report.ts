@@ -1,5 +1,10 @@
 /** How a failure is shown to the user: one line, with the stack and causes only on request. */
-import { NoEligibleProviderError, SandportError } from "@sandport/core";
+import {
+  NoEligibleProviderError,
+  SandportError,
+  type SandportErrorCode,
+  toSandportError,
+} from "@sandport/core";
 
 /** Options of {@link formatError}. */
 export interface FormatErrorOptions {
@@ -46,4 +51,20 @@ export function formatError(error: unknown, options: FormatErrorOptions = {}): s
     }
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** What `--json` prints on stdout for a failure. */
+export interface JsonErrorReport {
+  error: {
+    /** The sandport error code; an unexpected failure counts as `sandbox_failed`, as in core. */
+    code: SandportErrorCode;
+    message: string;
+  };
+}
+
+/** The `--json` form of `error`: its code and message, without stack or causes. */
+export function jsonErrorReport(error: unknown): JsonErrorReport {
+  if (SandportError.isInstance(error)) return { error: { code: error.code, message: error.message } };
+  const message = error instanceof Error ? error.message || error.name : String(error);
+  return { error: { code: toSandportError(error).code, message } };
 }

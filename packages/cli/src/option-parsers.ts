@@ -3,11 +3,24 @@ import { InvalidRequestError, type Runtime } from "@sandport/core";
 import { InvalidArgumentError } from "commander";
 import { parseLanguage } from "./language.ts";
 
-/** Parses `--timeout <ms>`: a positive whole number of milliseconds. */
+/**
+ * The longest delay a timer can wait (2^31 - 1 ms, about 24.8 days). Node fires a longer timer at
+ * once, so a larger `--timeout` would kill the command immediately and report a timeout.
+ */
+export const maximumTimeoutMs = 2_147_483_647;
+
+/** Parses `--timeout <ms>`: a whole number of milliseconds from 1 to {@link maximumTimeoutMs}. */
 export function parseTimeoutOption(value: string): number {
   const milliseconds = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(milliseconds) || milliseconds <= 0) {
-    throw new InvalidArgumentError("expected a positive whole number of milliseconds.");
+    throw new InvalidArgumentError(
+      `expected a positive whole number of milliseconds, at most ${maximumTimeoutMs}.`,
+    );
+  }
+  if (milliseconds > maximumTimeoutMs) {
+    throw new InvalidArgumentError(
+      `${milliseconds} ms is longer than the longest timeout, ${maximumTimeoutMs} ms (about 24.8 days).`,
+    );
   }
   return milliseconds;
 }

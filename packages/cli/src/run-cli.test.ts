@@ -10,6 +10,7 @@ import {
   type ExecResult,
   type ProviderCapabilities,
   ProviderRegistry,
+  ProviderUnavailableError,
   type RunCodeOptions,
   type Sandbox,
   SandboxFailedError,
@@ -31,8 +32,18 @@ interface RecordedCall {
 }
 
 interface Script {
+  /** Called with the resolved settings when the provider is built (may throw). */
+  construct?: (settings: ScriptedSettings) => void;
   create?: (request: CreateSandboxRequest) => Promise<void>;
   run?: (call: RecordedCall) => Promise<ExecResult>;
+  destroy?: () => Promise<void>;
+}
+
+interface ScriptedSettings {
+  apiKey?: string;
+  memoryMb?: number;
+  endpoint?: string;
+  label?: string;
 }
 
 const capabilities: ProviderCapabilities = {
@@ -76,6 +87,7 @@ function result(overrides: Partial<ExecResult> = {}): ExecResult {
 
 class ScriptedWorld {
   script: Script = {};
+  capabilities: ProviderCapabilities = capabilities;
   readonly requests: CreateSandboxRequest[] = [];
   readonly calls: RecordedCall[] = [];
   readonly destroyed: string[] = [];
@@ -86,8 +98,22 @@ class ScriptedWorld {
       defineProviderFactory({
         type: "scripted",
         description: "A scripted provider for CLI tests.",
-        settingsSchema: z.strictObject({ apiKey: z.string().optional(), memoryMb: z.number().optional() }),
-        create: (_settings, context) => this.provider(context.providerId),
+        settingsSchema: z.strictObject({
+          apiKey: z.string().optional(),
+          memoryMb: z.number().optional(),
+          endpoint: z.string().optional(),
+          // A check whose message repeats the value, as some vendor schemas' messages do.
+          label: z
+            .string()
+            .refine((value) => !value.includes("secret"), {
+              error: (issue) => `"${String(issue.input)}" is not a valid label`,
+            })
+            .optional(),
+        }),
+        create: (settings, context) => {
+          this.script.construct?.(settings);
+          return this.provider(context.providerId);
+        },
       }),
     ]);
   }
@@ -97,7 +123,7 @@ class ScriptedWorld {
     return {
       specificationVersion,
       providerId,
-      capabilities,
+      capabilities: world.capabilities,
       async create(request) {
         world.requests.push(request);
         await world.script.create?.(request);
@@ -113,7 +139,13 @@ class ScriptedWorld {
           runCode: (code, options) => run({ kind: "runCode", command: code, options }),
           readFile: async () => new Uint8Array(),
           writeFile: async () => {},
+          listFiles: () => Promise.reject(new Error("not used")),
+          statFile: () => Promise.reject(new Error("not used")),
+          makeDirectory: () => Promise.reject(new Error("not used")),
+          removeFile: () => Promise.reject(new Error("not used")),
+          renameFile: () => Promise.reject(new Error("not used")),
           async destroy() {
+            await world.script.destroy?.();
             if (!world.destroyed.includes(id)) world.destroyed.push(id);
           },
           [Symbol.asyncDispose]: () => sandbox.destroy(),
@@ -126,13 +158,21 @@ class ScriptedWorld {
 }
 
 class Collector {
-  text = "";
+  readonly chunks: Buffer[] = [];
   readonly stream = new Writable({
     write: (chunk: Buffer | string, _encoding, callback) => {
-      this.text += chunk.toString();
+      this.chunks.push(Buffer.from(chunk));
       callback();
     },
   });
+
+  get text(): string {
+    return this.bytes().toString();
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
 }
 
 interface Harness {
@@ -161,11 +201,19 @@ afterEach(() => {
 
 function writeConfig(config: unknown, name = "sandport.json"): string {
   const path = join(directory, name);
-  writeFileSync(path, JSON.stringify(config));
+  writeFileSync(path, typeof config === "string" ? config : JSON.stringify(config));
   return path;
 }
 
-function harness(options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Harness {
+interface HarnessOptions {
+  env?: NodeJS.ProcessEnv;
+  /** What `run -` reads. */
+  stdin?: string;
+  /** Standard input as a pipe with these bytes (not a terminal); without it, stdin is a terminal. */
+  pipedStdin?: Uint8Array;
+}
+
+function harness(options: HarnessOptions = {}): Harness {
   const stdout = new Collector();
   const stderr = new Collector();
   let listener: ((signal: InterruptSignal) => void) | undefined;
@@ -174,6 +222,11 @@ function harness(options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Har
       stdout: stdout.stream,
       stderr: stderr.stream,
       readStdin: async () => options.stdin ?? "",
+      stdinIsTTY: options.pipedStdin === undefined,
+      readStdinBytes: async () => {
+        if (options.pipedStdin === undefined) throw new Error("a terminal is never read");
+        return options.pipedStdin;
+      },
       env: options.env ?? {},
       cwd: directory,
       onInterrupt(callback) {
@@ -372,6 +425,14 @@ describe("usage and config errors (in-process)", () => {
     [["run", "-e", "x", "file.sh"], "not both"],
     [["run", "--lang", "cobol", "-e", "x"], "unknown language"],
     [["run", "--timeout", "soon", "-e", "x"], "positive whole number"],
+    [["run", "--timeout", "0", "-e", "x"], "positive whole number"],
+    [["run", "--timeout", "-5", "-e", "x"], "positive whole number"],
+    [["run", "--timeout=-5", "-e", "x"], "positive whole number"],
+    [["run", "--timeout", "1.5", "-e", "x"], "positive whole number"],
+    [["run", "--timeout", "1e3", "-e", "x"], "positive whole number"],
+    // Past the timer maximum a timer fires at once: refused, instead of a "timeout" at once.
+    [["run", "--timeout", "2147483648", "-e", "x"], "longer than the longest timeout, 2147483647 ms"],
+    [["exec", "--timeout", "99999999999", "--", "true"], "longer than the longest timeout"],
     [["run", "missing.py"], "cannot read missing.py (ENOENT)"],
     [["exec"], "missing required argument"],
     [["exec", "ls", "-la"], "unknown option '-la'"],
@@ -448,7 +509,7 @@ describe("sandport providers (in-process)", () => {
     expect(lines[2]).toMatch(
       /^spare \*\s+scripted\s+namespace\s+self-hosted\s+shell,python,javascript\s+none\s+/,
     );
-    expect(lines[2]).toContain("memory 512 MiB, timeout 10 min");
+    expect(lines[2]).toContain("memory: 512 MiB, disk: not enforced, timeout: 10 min");
   });
 
   it("never prints a resolved secret", async () => {
@@ -459,5 +520,274 @@ describe("sandport providers (in-process)", () => {
     );
     expect(exitCode).toBe(0);
     expect(stdout + stderr).not.toContain("very-secret-value");
+  });
+});
+
+describe("--timeout bounds (in-process)", () => {
+  it("accepts the timer maximum and keeps the sandbox's lifetime within it", async () => {
+    const { exitCode } = await cli(["exec", "--timeout", "2147483647", "--", "true"]);
+    expect(exitCode).toBe(0);
+    expect(world.calls[0]?.options.timeoutMs).toBe(2_147_483_647);
+    // timeout + grace would overflow a provider's ttl timer and reap the sandbox at once.
+    expect(world.requests).toEqual([{ ttlMs: 2_147_483_647 }]);
+  });
+});
+
+describe("--json errors (in-process)", () => {
+  function parseOne(stdout: string): unknown {
+    expect(stdout.endsWith("\n")).toBe(true);
+    expect(stdout.trimEnd().split("\n")).toHaveLength(1);
+    return JSON.parse(stdout);
+  }
+
+  it.each([
+    [["run", "--json", "--nope"], "unknown option '--nope'"],
+    [["run", "--json", "--lang", "cobol", "-e", "x"], "unknown language"],
+    [["run", "--json", "--timeout", "2147483648", "-e", "x"], "longer than the longest timeout"],
+    [["exec", "--json"], "missing required argument"],
+    [["run", "--json"], "nothing to run"],
+    [["run", "--json", "--provider", "nope", "-e", "x"], 'unknown provider "nope"'],
+  ])("prints one error object on stdout and exits 2 for %j", async (argv, message) => {
+    const { exitCode, stdout, stderr } = await cli(argv);
+    expect(exitCode).toBe(2);
+    expect(stderr).toBe("");
+    expect(parseOne(stdout)).toEqual({
+      error: { code: "invalid_request", message: expect.stringContaining(message) },
+    });
+    expect(world.requests).toEqual([]);
+  });
+
+  it("reports a config error as config_invalid with exit 2", async () => {
+    writeConfig({ providers: { box: { type: "scripted", memoryMb: "lots" } } });
+    const { exitCode, stdout, stderr } = await cli(["providers", "--json"]);
+    expect(exitCode).toBe(2);
+    expect(stderr).toBe("");
+    expect(parseOne(stdout)).toEqual({
+      error: { code: "config_invalid", message: expect.stringContaining("providers.box.memoryMb") },
+    });
+  });
+
+  it("reports a failed sandbox with its code and exit 1, and keeps the details for stderr under --verbose", async () => {
+    world.script.run = async () => {
+      throw new SandboxFailedError("the sandbox crashed", { cause: new Error("internal detail") });
+    };
+    const quiet = await cli(["exec", "--json", "--", "true"]);
+    expect(quiet.exitCode).toBe(1);
+    expect(quiet.stderr).toBe("");
+    expect(parseOne(quiet.stdout)).toEqual({
+      error: { code: "sandbox_failed", message: "the sandbox crashed" },
+    });
+
+    const verbose = await cli(["--verbose", "exec", "--json", "--", "true"]);
+    expect(verbose.exitCode).toBe(1);
+    expect(parseOne(verbose.stdout)).toEqual({
+      error: { code: "sandbox_failed", message: "the sandbox crashed" },
+    });
+    expect(verbose.stderr).toContain("caused by: Error: internal detail");
+  });
+
+  it("counts only --json of sandport itself, not an option's value or the command's arguments", async () => {
+    const asCode = await cli(["run", "-e", "--json", "--nope"]);
+    expect(asCode.exitCode).toBe(2);
+    expect(asCode.stdout).toBe("");
+    expect(asCode.stderr).toBe("sandport: unknown option '--nope' (see --help)\n");
+
+    const { exitCode, stdout } = await cli(["exec", "--", "tool", "--json"]);
+    expect(exitCode).toBe(0);
+    expect(stdout).toBe("");
+    expect(world.calls[0]).toMatchObject({ command: ["tool", "--json"] });
+  });
+});
+
+describe("output that is not UTF-8 (in-process)", () => {
+  const invalid = new Uint8Array([0xff, 0xfe, 0x41, 0x0a]);
+  const lossy = "\ufffd\ufffdA\n";
+
+  it("adds the exact bytes as base64 to --json when they are not valid UTF-8", async () => {
+    world.script.run = async () =>
+      result({ stdout: lossy, stdoutBytes: invalid, stderr: "ok\n", stderrBytes: Buffer.from("ok\n") });
+    const { exitCode, stdout } = await cli(["exec", "--json", "--", "cat", "image"]);
+    expect(exitCode).toBe(0);
+    const parsed = JSON.parse(stdout) as Record<string, unknown>;
+    expect(parsed).toMatchObject({ stdout: lossy, stdoutBase64: "//5BCg==", stderr: "ok\n" });
+    // Valid UTF-8 text is exact already: no second copy.
+    expect(parsed).not.toHaveProperty("stderrBase64");
+    expect(Buffer.from(parsed.stdoutBase64 as string, "base64")).toEqual(Buffer.from(invalid));
+  });
+
+  it("writes a provider's unstreamed output as its exact bytes", async () => {
+    world.script.run = async () => result({ stdout: lossy, stdoutBytes: invalid, stderr: "warn\n" });
+    const { exitCode, io } = await cli(["exec", "--", "cat", "image"]);
+    expect(exitCode).toBe(0);
+    expect(io.stdout.bytes()).toEqual(Buffer.from(invalid));
+    expect(io.stderr.text).toBe("warn\n");
+  });
+
+  it("says so on stderr when streamed text lost bytes the provider kept", async () => {
+    world.script.run = async ({ options }) => {
+      options.onStdout?.(lossy);
+      return result({ stdout: lossy, stdoutBytes: invalid });
+    };
+    const { exitCode, stdout, stderr } = await cli(["exec", "--", "cat", "image"]);
+    expect(exitCode).toBe(0);
+    expect(stdout).toBe(lossy);
+    expect(stderr).toBe(
+      "sandport: stdout held bytes that are not UTF-8, shown as U+FFFD; --json carries them exactly (base64)\n",
+    );
+  });
+
+  it("writes output that never came through the callbacks (a compile error, say) once", async () => {
+    world.script.run = async () => result({ exitCode: 1, stderr: "TypeScript: oops (line 1, column 10)\n" });
+    const { exitCode, stdout, stderr } = await cli(["run", "--lang", "python", "-e", "x"]);
+    expect(exitCode).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toBe("TypeScript: oops (line 1, column 10)\n");
+  });
+});
+
+describe("exec standard input (in-process)", () => {
+  it("forwards piped standard input to the command", async () => {
+    const input = Buffer.from("hi\n\xff");
+    const { exitCode } = await cli(["exec", "--", "cat"], harness({ pipedStdin: input }));
+    expect(exitCode).toBe(0);
+    expect(world.calls[0]?.options.stdin).toEqual(input);
+  });
+
+  it("reads nothing from a terminal and passes no input", async () => {
+    const { exitCode } = await cli(["exec", "--", "cat"]);
+    expect(exitCode).toBe(0);
+    expect(world.calls[0]?.options).not.toHaveProperty("stdin");
+  });
+
+  it("passes no input for an empty pipe", async () => {
+    await cli(["exec", "--", "cat"], harness({ pipedStdin: new Uint8Array() }));
+    expect(world.calls[0]?.options).not.toHaveProperty("stdin");
+  });
+
+  it("refuses piped input with exit 2 when the provider cannot deliver it, before creating a sandbox", async () => {
+    world.capabilities = { ...capabilities, features: { ...capabilities.features, stdin: false } };
+    const { exitCode, stderr } = await cli(
+      ["exec", "--", "cat"],
+      harness({ pipedStdin: Buffer.from("hi\n") }),
+    );
+    expect(exitCode).toBe(2);
+    expect(stderr).toMatch(
+      /^sandport: \[unsupported_capability\] standard input is piped, and provider "main"/,
+    );
+    expect(world.requests).toEqual([]);
+  });
+});
+
+describe("config keys (in-process)", () => {
+  it.each([
+    ['{ "providers": { "__proto__": { "type": "scripted" } } }', "providers.__proto__"],
+    [
+      '{ "providers": { "main": { "type": "scripted", "__proto__": { "memoryMb": 1 } } } }',
+      "providers.main.__proto__",
+    ],
+    [
+      '{ "providers": { "main": { "type": "scripted" } }, "policy": { "__proto__": {} } }',
+      "policy.__proto__",
+    ],
+  ])("refuses a __proto__ key with config_invalid naming its path: %s", async (text, path) => {
+    writeConfig(text);
+    const { exitCode, stderr } = await cli(["run", "-e", "x"]);
+    expect(exitCode).toBe(2);
+    expect(stderr).toMatch(/^sandport: \[config_invalid\] /);
+    expect(stderr).toContain(`${path}: "__proto__" is not allowed as a key`);
+    expect(world.requests).toEqual([]);
+  });
+
+  it("finds only configured providers, never members every object has", async () => {
+    for (const name of ["toString", "__proto__", "constructor"]) {
+      const { exitCode, stderr } = await cli(["run", "--provider", name, "-e", "x"]);
+      expect(exitCode).toBe(2);
+      expect(stderr).toBe(
+        `sandport: [invalid_request] unknown provider "${name}"; configured providers: main, spare\n`,
+      );
+    }
+  });
+});
+
+describe("secrets (in-process)", () => {
+  const secret = "very-secret-value";
+  const password = "hunter2-pass";
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a sandport.json secret reference, not a template.
+  const labelReference = "${env:LABEL_TEXT}";
+  const env = { SCRIPTED_KEY: secret, LABEL_TEXT: `${secret}-label` };
+  const endpoint = `https://deploy:${password}@bridge.example`;
+
+  function expectNoSecret(outcome: { stdout: string; stderr: string }): void {
+    const printed = outcome.stdout + outcome.stderr;
+    expect(printed).not.toContain(secret);
+    expect(printed).not.toContain(password);
+    expect(printed).not.toContain(Buffer.from(`deploy:${password}`).toString("base64"));
+  }
+
+  beforeEach(() => {
+    writeConfig({ providers: { main: { type: "scripted", apiKey: keyReference, endpoint } } });
+  });
+
+  it.each([[[]], [["--verbose"]], [["--json"]], [["--verbose", "--json"]]])(
+    "keeps a resolved secret out of an invalid setting's message (flags %j)",
+    async (flags) => {
+      writeConfig({ providers: { main: { type: "scripted", label: labelReference } } });
+      const global = flags.filter((flag) => flag !== "--json");
+      const local = flags.filter((flag) => flag === "--json");
+      const outcome = await cli([...global, "run", ...local, "-e", "x"], harness({ env }));
+      expect(outcome.exitCode).toBe(2);
+      expect(outcome.stdout + outcome.stderr).toContain("providers.main.label");
+      expect(outcome.stdout + outcome.stderr).toContain("[redacted]");
+      expectNoSecret(outcome);
+    },
+  );
+
+  it.each([[[]], [["--verbose"]], [["--json"]], [["--verbose", "--json"]]])(
+    "keeps secrets out of a provider's failure, its causes and the lifecycle notes (flags %j)",
+    async (flags) => {
+      world.script.create = async () => {
+        throw new ProviderUnavailableError(`could not reach ${endpoint} with key ${secret}`, {
+          cause: new Error(
+            `Request cannot be constructed from a URL that includes credentials: ${endpoint}/v1`,
+            {
+              cause: new Error(
+                `Authorization: Basic ${Buffer.from(`deploy:${password}`).toString("base64")}`,
+              ),
+            },
+          ),
+        });
+      };
+      const global = flags.filter((flag) => flag !== "--json");
+      const local = flags.filter((flag) => flag === "--json");
+      const outcome = await cli([...global, "exec", ...local, "--", "true"], harness({ env }));
+      expect(outcome.exitCode).toBe(1);
+      expect(outcome.stdout + outcome.stderr).toContain(
+        "could not reach https://[redacted]@bridge.example with key [redacted]",
+      );
+      if (flags.includes("--verbose")) expect(outcome.stderr).toContain("caused by:");
+      expectNoSecret(outcome);
+    },
+  );
+
+  it("keeps secrets out of a failed destroy's note under --verbose", async () => {
+    world.script.destroy = async () => {
+      throw new ProviderUnavailableError(`DELETE ${endpoint}/sandbox failed for key ${secret}`);
+    };
+    const outcome = await cli(["--verbose", "exec", "--", "true"], harness({ env }));
+    expect(outcome.exitCode).toBe(0);
+    expect(outcome.stderr).toContain("could not destroy sandbox main:sandbox-1");
+    expectNoSecret(outcome);
+  });
+
+  it("keeps secrets out of the providers listing of a provider that could not be built", async () => {
+    world.script.construct = (settings) => {
+      throw new ProviderUnavailableError(`bad key ${settings.apiKey} for ${settings.endpoint}`);
+    };
+    for (const argv of [["providers"], ["providers", "--json"]]) {
+      const outcome = await cli(argv, harness({ env }));
+      expect(outcome.exitCode).toBe(1);
+      expect(outcome.stdout).toContain("bad key [redacted]");
+      expectNoSecret(outcome);
+    }
   });
 });

@@ -1,12 +1,13 @@
 /** Runs one `sandport` invocation and turns its outcome into an exit code. */
 import type { ProviderRegistry } from "@sandport/core";
-import { CommanderError } from "commander";
+import { type Command, CommanderError } from "commander";
 import type { CliContext } from "./cli-context.ts";
 import { type CliEnvironment, processEnvironment } from "./cli-environment.ts";
 import { createProgram } from "./cli-program.ts";
 import { defaultRegistry } from "./default-registry.ts";
-import { formatError } from "./error-report.ts";
+import { formatError, type JsonErrorReport, jsonErrorReport } from "./error-report.ts";
 import { exitCodeForError, exitCodes } from "./exit-codes.ts";
+import { configSecrets, createRedactor, type Redact } from "./secret-redaction.ts";
 
 /** Options of {@link runCli}. */
 export interface RunCliOptions {
@@ -17,7 +18,9 @@ export interface RunCliOptions {
 /**
  * Runs the CLI with `argv` (the arguments after the program name) and resolves with the exit code
  * instead of exiting, so it can be embedded and tested in-process. Errors are written to stderr as
- * one `sandport: ...` line (with stack and causes under `--verbose`).
+ * one `sandport: ...` line (with stack and causes under `--verbose`); with `--json` they are one
+ * `{ "error": { "code", "message" } }` object on stdout instead, with the same exit code. Secrets
+ * of the config never appear in either.
  */
 export async function runCli(
   argv: readonly string[],
@@ -25,6 +28,7 @@ export async function runCli(
   options: RunCliOptions = {},
 ): Promise<number> {
   let exitCode: number = exitCodes.success;
+  let redactor: Redact | undefined;
   const context: CliContext = {
     environment,
     registry: options.registry ?? defaultRegistry(),
@@ -32,17 +36,43 @@ export async function runCli(
     setExitCode(code) {
       exitCode = code;
     },
+    redact(text) {
+      // Built at first use, once `--config` is known; most runs never print a message.
+      redactor ??= createRedactor(configSecrets({ environment, path: program.opts().config }));
+      return redactor(text);
+    },
   };
   const program = createProgram(context);
+  const json = jsonRequested(program, argv);
+  // Commander prints its own errors as they happen; with --json the catch below prints them instead.
+  if (json)
+    for (const command of [program, ...program.commands]) command.configureOutput({ outputError() {} });
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCode;
   } catch (error) {
-    // Commander has already printed its message (or the help, or the version).
-    if (error instanceof CommanderError) return commanderExitCode(error);
-    environment.stderr.write(formatError(error, { verbose: program.opts().verbose === true }));
+    if (error instanceof CommanderError) {
+      const code = commanderExitCode(error);
+      if (json && code !== exitCodes.success) {
+        const message = error.message.replace(/^error: /, "");
+        writeJsonError(environment, { error: { code: "invalid_request", message } });
+      }
+      return code;
+    }
+    const verbose = program.opts().verbose === true;
+    if (json) {
+      const report = jsonErrorReport(error);
+      report.error.message = context.redact(report.error.message);
+      writeJsonError(environment, report);
+    }
+    // With --json, stdout holds the one object; the details asked for with --verbose go to stderr.
+    if (!json || verbose) environment.stderr.write(context.redact(formatError(error, { verbose })));
     return exitCodeForError(error);
   }
+}
+
+function writeJsonError(environment: CliEnvironment, report: JsonErrorReport): void {
+  environment.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
 function commanderExitCode(error: CommanderError): number {
@@ -50,4 +80,33 @@ function commanderExitCode(error: CommanderError): number {
     return exitCodes.success;
   // Everything else is a usage mistake: unknown option, missing argument, no command given.
   return error.exitCode === 0 ? exitCodes.success : exitCodes.usage;
+}
+
+/**
+ * Whether `argv` asks for `--json`, decided before parsing so that a parse error can be reported
+ * as JSON too. Values of options are skipped (`-e --json` runs the code `--json`), and nothing after
+ * `--` counts: it belongs to the command being run.
+ */
+export function jsonRequested(program: Command, argv: readonly string[]): boolean {
+  let command = program;
+  for (let index = 0; index < argv.length; index += 1) {
+    const token = argv[index];
+    if (token === "--") return false;
+    if (token === "--json") return true;
+    const subcommand =
+      command === program
+        ? program.commands.find(
+            (candidate) => candidate.name() === token || candidate.aliases().includes(token ?? ""),
+          )
+        : undefined;
+    if (subcommand !== undefined) {
+      command = subcommand;
+      continue;
+    }
+    const option = [...command.options, ...program.options].find(
+      (candidate) => candidate.long === token || candidate.short === token,
+    );
+    if (option?.required) index += 1;
+  }
+  return false;
 }

@@ -2,6 +2,8 @@
  * The lifecycle shared by `sandport run` and `sandport exec`: create a sandbox, run one command in
  * it with output streamed, destroy it whatever happens, and turn the outcome into an exit code.
  */
+
+import { isUtf8 } from "node:buffer";
 import {
   AbortedError,
   type CreateSandboxRequest,
@@ -11,13 +13,23 @@ import {
   type Sandbox,
   type SandboxProvider,
 } from "@sandport/core";
-import type { CliEnvironment, InterruptSignal } from "./cli-environment.ts";
+import type { CliEnvironment, InterruptSignal, OutputStream } from "./cli-environment.ts";
 import { startCreationProgress } from "./creation-spinner.ts";
 import { describeError } from "./error-report.ts";
 import { exitCodes, signalExitCode } from "./exit-codes.ts";
+import { maximumTimeoutMs } from "./option-parsers.ts";
+import type { Redact } from "./secret-redaction.ts";
 
-/** What `--json` prints: the command's result plus where it ran. */
-export interface JsonRunResult extends ExecResult {
+/**
+ * What `--json` prints: the command's result plus where it ran. When the provider kept the raw
+ * bytes of a stream and they are not valid UTF-8 (so the text replaced some of them with U+FFFD),
+ * `stdoutBase64` / `stderrBase64` carry those bytes exactly; absent, the text is exact.
+ */
+export interface JsonRunResult extends Omit<ExecResult, "stdoutBytes" | "stderrBytes"> {
+  /** The exact bytes of stdout, base64, present only when they are not valid UTF-8. */
+  stdoutBase64?: string;
+  /** The exact bytes of stderr, base64, present only when they are not valid UTF-8. */
+  stderrBase64?: string;
   sandboxId: string;
   provider: string;
 }
@@ -35,6 +47,8 @@ export interface SandboxSessionOptions {
   timeoutMs: number | undefined;
   /** Runs the command; `options` carries the signal, timeout and output callbacks to pass on. */
   execute(sandbox: Sandbox, options: ExecOptions): Promise<ExecResult>;
+  /** Removes secrets from the CLI's own notes (never from the command's output); default: none. */
+  redact?: Redact;
 }
 
 /**
@@ -62,7 +76,8 @@ export async function runInSandbox(options: SandboxSessionOptions): Promise<numb
     if (sandbox === undefined) return signalExitCode(interruptedBy ?? "SIGINT");
     try {
       if (interruptedBy !== undefined) return signalExitCode(interruptedBy);
-      const execution = options.execute(sandbox, executionOptions(options, controller.signal));
+      const streamed = { stdout: false, stderr: false };
+      const execution = options.execute(sandbox, executionOptions(options, controller.signal, streamed));
       // Once interrupted, stop waiting for the command and go on to destroy the sandbox, which
       // ends whatever still runs in it: a provider that misses the abort must not keep the user waiting.
       const result = await Promise.race([execution, interrupted]).catch((error: unknown) => {
@@ -73,7 +88,7 @@ export async function runInSandbox(options: SandboxSessionOptions): Promise<numb
       if (result === undefined || interruptedBy !== undefined) {
         return signalExitCode(interruptedBy ?? "SIGINT");
       }
-      return report(result, sandbox, options);
+      return report(result, sandbox, options, streamed);
     } finally {
       await destroyQuietly(sandbox, options);
     }
@@ -95,7 +110,8 @@ function oneShotRequest(options: SandboxSessionOptions): CreateSandboxRequest {
   const { limits } = options.provider.capabilities;
   if (options.request.ttlMs !== undefined || limits.maxTtlMs === 0) return options.request;
   const wanted = options.timeoutMs === undefined ? oneShotDefaultTtlMs : options.timeoutMs + oneShotGraceMs;
-  return { ...options.request, ttlMs: Math.min(wanted, limits.maxTtlMs ?? wanted) };
+  // Providers time a ttl with a timer, which cannot wait longer than the timer maximum.
+  return { ...options.request, ttlMs: Math.min(wanted, limits.maxTtlMs ?? wanted, maximumTimeoutMs) };
 }
 
 async function createWithProgress(options: SandboxSessionOptions, signal: AbortSignal): Promise<Sandbox> {
@@ -115,12 +131,22 @@ async function createWithProgress(options: SandboxSessionOptions, signal: AbortS
   }
   if (options.verbose) {
     const elapsed = Math.round(performance.now() - startedAt);
-    environment.stderr.write(`sandport: created sandbox ${sandbox.id} in ${elapsed} ms\n`);
+    environment.stderr.write(note(options, `created sandbox ${sandbox.id} in ${elapsed} ms`));
   }
   return sandbox;
 }
 
-function executionOptions(options: SandboxSessionOptions, signal: AbortSignal): ExecOptions {
+/** Which streams received output through the callbacks while the command ran. */
+interface Streamed {
+  stdout: boolean;
+  stderr: boolean;
+}
+
+function executionOptions(
+  options: SandboxSessionOptions,
+  signal: AbortSignal,
+  streamed: Streamed,
+): ExecOptions {
   const { environment } = options;
   return {
     signal,
@@ -129,19 +155,33 @@ function executionOptions(options: SandboxSessionOptions, signal: AbortSignal): 
     ...(options.json
       ? {}
       : {
-          onStdout: (chunk: string) => environment.stdout.write(chunk),
-          onStderr: (chunk: string) => environment.stderr.write(chunk),
+          onStdout: (chunk: string) => {
+            streamed.stdout = true;
+            environment.stdout.write(chunk);
+          },
+          onStderr: (chunk: string) => {
+            streamed.stderr = true;
+            environment.stderr.write(chunk);
+          },
         }),
   };
 }
 
-function report(result: ExecResult, sandbox: Sandbox, options: SandboxSessionOptions): number {
+function report(
+  result: ExecResult,
+  sandbox: Sandbox,
+  options: SandboxSessionOptions,
+  streamed: Streamed,
+): number {
   const { environment } = options;
   if (options.json) {
     const output: JsonRunResult = {
       exitCode: result.exitCode,
       stdout: result.stdout,
       stderr: result.stderr,
+      ...(result.output === undefined ? {} : { output: result.output }),
+      ...base64Field("stdoutBase64", result.stdoutBytes),
+      ...base64Field("stderrBase64", result.stderrBytes),
       truncated: result.truncated,
       timedOut: result.timedOut,
       durationMs: result.durationMs,
@@ -150,22 +190,76 @@ function report(result: ExecResult, sandbox: Sandbox, options: SandboxSessionOpt
       provider: options.provider.providerId,
     };
     environment.stdout.write(`${JSON.stringify(output)}\n`);
+  } else {
+    writeUnstreamed(environment.stdout, streamed.stdout, result.stdout, result.stdoutBytes);
+    writeUnstreamed(environment.stderr, streamed.stderr, result.stderr, result.stderrBytes);
+    const lossy = [
+      streamed.stdout && !validText(result.stdoutBytes) ? "stdout" : undefined,
+      streamed.stderr && !validText(result.stderrBytes) ? "stderr" : undefined,
+    ].filter((name) => name !== undefined);
+    if (lossy.length > 0) {
+      environment.stderr.write(
+        note(
+          options,
+          `${lossy.join(" and ")} held bytes that are not UTF-8, shown as U+FFFD; --json carries them exactly (base64)`,
+        ),
+      );
+    }
   }
   if (result.timedOut) {
     const limit = options.timeoutMs === undefined ? "" : ` after ${options.timeoutMs} ms`;
-    environment.stderr.write(`sandport: command timed out${limit}\n`);
+    environment.stderr.write(note(options, `command timed out${limit}`));
     return exitCodes.timeout;
   }
   return result.exitCode;
+}
+
+/**
+ * Writes a stream's output that never came through the callbacks (a provider that does not stream,
+ * or one that reports a failure before running, such as a syntax error): the exact bytes where the
+ * provider kept them, else the text.
+ */
+function writeUnstreamed(
+  stream: OutputStream,
+  streamed: boolean,
+  text: string,
+  bytes: Uint8Array | undefined,
+): void {
+  if (streamed) return;
+  if (bytes !== undefined && bytes.length > 0) stream.write(bytes);
+  else if (text !== "") stream.write(text);
+}
+
+/** False only when the provider kept the bytes and they are not valid UTF-8. */
+function validText(bytes: Uint8Array | undefined): boolean {
+  return bytes === undefined || isUtf8(bytes);
+}
+
+/** `{ [name]: base64 of bytes }` when the bytes are not valid UTF-8; else nothing. */
+function base64Field<Name extends string>(
+  name: Name,
+  bytes: Uint8Array | undefined,
+): Partial<Record<Name, string>> {
+  if (bytes === undefined || isUtf8(bytes)) return {};
+  const base64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+  return { [name]: base64 } as Partial<Record<Name, string>>;
+}
+
+/** A line of the CLI's own on stderr, with secrets removed. */
+function note(options: SandboxSessionOptions, text: string): string {
+  const line = `sandport: ${text}\n`;
+  return options.redact === undefined ? line : options.redact(line);
 }
 
 async function destroyQuietly(sandbox: Sandbox, options: SandboxSessionOptions): Promise<void> {
   const { environment } = options;
   try {
     await sandbox.destroy();
-    if (options.verbose) environment.stderr.write(`sandport: destroyed sandbox ${sandbox.id}\n`);
+    if (options.verbose) environment.stderr.write(note(options, `destroyed sandbox ${sandbox.id}`));
   } catch (error) {
     // The command's result stands; the user still needs to know a sandbox may be left behind.
-    environment.stderr.write(`sandport: could not destroy sandbox ${sandbox.id}: ${describeError(error)}\n`);
+    environment.stderr.write(
+      note(options, `could not destroy sandbox ${sandbox.id}: ${describeError(error)}`),
+    );
   }
 }

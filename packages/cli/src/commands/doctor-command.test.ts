@@ -39,6 +39,7 @@ function context(config?: unknown) {
     registry: defaultRegistry(),
     globalOptions: () => ({}),
     setExitCode() {},
+    redact: (text) => text,
   };
   return { context: value, output: () => stdout };
 }

@@ -75,8 +75,8 @@ export async function executeDoctorCommand(
     isolateEngine:
       isolateProvider === undefined ? null : { provider: isolateProvider, ...(await checkEngine()) },
   };
-  if (options.json) environment.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else environment.stdout.write(formatDoctorReport(report));
+  const text = options.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report);
+  environment.stdout.write(context.redact(text));
   const engineBroken = report.isolateEngine !== null && !report.isolateEngine.usable;
   return report.selected === undefined || engineBroken ? exitCodes.failure : exitCodes.success;
 }
@@ -93,7 +93,8 @@ function selectLocalProvider(config: SandportConfig, requested: string | undefin
   const type = localProviderFactory.type;
   const entries = Object.entries(config.providers);
   if (requested !== undefined) {
-    const entry = config.providers[requested];
+    // Own entries only: `--provider toString` must not find Object.prototype's.
+    const entry = Object.hasOwn(config.providers, requested) ? config.providers[requested] : undefined;
     if (entry === undefined) {
       throw new InvalidRequestError(
         `unknown provider "${requested}"; configured providers: ${entries.map(([name]) => name).join(", ") || "(none)"}`,

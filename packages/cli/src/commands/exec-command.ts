@@ -1,6 +1,8 @@
 /** `sandport exec -- <command> [args...]`: run one program, without a shell, in a fresh sandbox. */
+import { type SandboxProvider, UnsupportedCapabilityError } from "@sandport/core";
 import type { Command } from "commander";
 import type { CliContext } from "../cli-context.ts";
+import type { CliEnvironment } from "../cli-environment.ts";
 import { createConfiguredProvider } from "../configured-provider.ts";
 import { parseTimeoutOption } from "../option-parsers.ts";
 import { runInSandbox } from "../sandbox-session.ts";
@@ -16,7 +18,9 @@ export interface ExecCommandOptions {
 export function registerExecCommand(program: Command, context: CliContext): void {
   program
     .command("exec")
-    .description("run a program with arguments (no shell) in a fresh sandbox, then destroy it")
+    .description(
+      "run a program with arguments (no shell) in a fresh sandbox, then destroy it; piped standard input is passed to it",
+    )
     .usage("[options] -- <command> [args...]")
     .argument("<command...>", "the program and its arguments; put them after -- so their options stay theirs")
     .option("--provider <name>", "configured provider to use (default: the config's default)")
@@ -38,6 +42,7 @@ export async function executeExecCommand(
   context: CliContext,
 ): Promise<number> {
   const provider = createConfiguredProvider(context, options.provider, "shell");
+  const stdin = await forwardedStdin(context.environment, provider);
   return runInSandbox({
     provider,
     request: {},
@@ -45,6 +50,30 @@ export async function executeExecCommand(
     json: options.json === true,
     verbose: context.globalOptions().verbose === true,
     timeoutMs: options.timeout,
-    execute: (sandbox, execOptions) => sandbox.exec(argv, execOptions),
+    redact: context.redact,
+    execute: (sandbox, execOptions) =>
+      sandbox.exec(argv, stdin === undefined ? execOptions : { ...execOptions, stdin }),
   });
+}
+
+/**
+ * The CLI's standard input, read to its end, when it is not a terminal (a pipe or a file): the
+ * command gets it as its own. A terminal is never read (the command gets no input, as with
+ * `< /dev/null`), and empty input is no input. Input for a provider that cannot deliver it is a
+ * usage error, before any sandbox is created: dropping it would run the command on nothing.
+ */
+async function forwardedStdin(
+  environment: CliEnvironment,
+  provider: SandboxProvider,
+): Promise<Uint8Array | undefined> {
+  if (environment.stdinIsTTY !== false || environment.readStdinBytes === undefined) return undefined;
+  const bytes = await environment.readStdinBytes();
+  if (bytes.length === 0) return undefined;
+  if (!provider.capabilities.features.stdin) {
+    throw new UnsupportedCapabilityError(
+      `standard input is piped, and provider "${provider.providerId}" cannot pass input to a command (features.stdin is false); run without piped input, e.g. with < /dev/null`,
+      { providerId: provider.providerId },
+    );
+  }
+  return bytes;
 }

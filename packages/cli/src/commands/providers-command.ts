@@ -57,7 +57,7 @@ export function listProviders(context: CliContext): ProviderListing[] {
     } catch (error) {
       // One broken entry must not hide the others; it is listed with its reason instead.
       const failure = toSandportError(error, name);
-      return { ...listing, error: { code: failure.code, message: failure.message } };
+      return { ...listing, error: { code: failure.code, message: context.redact(failure.message) } };
     }
   });
 }
@@ -114,22 +114,26 @@ export function formatProviderTable(listings: readonly ProviderListing[]): strin
   return `${lines.join("\n")}\n* default provider\n`;
 }
 
-/** The declared limits in one short phrase, e.g. `memory 8192 MiB, timeout 10 min`. */
+/**
+ * The declared limits in one short phrase, e.g. `memory: 8192 MiB, disk: not enforced, timeout: 10 min`.
+ * Disk is always named: a provider without a disk bound (absent, or 0 because disk requests are
+ * refused) does not enforce one, and "disk 0 MiB" would read as no space at all.
+ */
 export function describeLimits(limits: ProviderLimits): string {
   const parts: string[] = [];
-  if (limits.maxCpu !== undefined) parts.push(`cpu ${limits.maxCpu}`);
-  if (limits.maxMemoryMb !== undefined) parts.push(`memory ${limits.maxMemoryMb} MiB`);
-  if (limits.maxDiskMb !== undefined) parts.push(`disk ${limits.maxDiskMb} MiB`);
+  if (limits.maxCpu !== undefined) parts.push(`cpu: ${limits.maxCpu}`);
+  if (limits.maxMemoryMb !== undefined) parts.push(`memory: ${limits.maxMemoryMb} MiB`);
+  parts.push(`disk: ${limits.maxDiskMb ? `${limits.maxDiskMb} MiB` : "not enforced"}`);
   if (limits.gpuTypes.length > 0) {
     const count = limits.maxGpuCount === undefined ? "" : ` x${limits.maxGpuCount}`;
-    parts.push(`gpu ${limits.gpuTypes.join("/")}${count}`);
+    parts.push(`gpu: ${limits.gpuTypes.join("/")}${count}`);
   }
-  if (limits.maxTtlMs !== undefined) parts.push(`ttl ${describeDuration(limits.maxTtlMs)}`);
+  if (limits.maxTtlMs !== undefined) parts.push(`ttl: ${describeDuration(limits.maxTtlMs)}`);
   if (limits.maxCommandTimeoutMs !== undefined) {
-    parts.push(`timeout ${describeDuration(limits.maxCommandTimeoutMs)}`);
+    parts.push(`timeout: ${describeDuration(limits.maxCommandTimeoutMs)}`);
   }
-  if (limits.maxConcurrency !== undefined) parts.push(`concurrency ${limits.maxConcurrency}`);
-  return parts.length === 0 ? "none declared" : parts.join(", ");
+  if (limits.maxConcurrency !== undefined) parts.push(`concurrency: ${limits.maxConcurrency}`);
+  return parts.join(", ");
 }
 
 function describeDuration(milliseconds: number): string {

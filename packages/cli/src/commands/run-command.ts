@@ -63,6 +63,7 @@ export async function executeRunCommand(
     json: options.json === true,
     verbose: context.globalOptions().verbose === true,
     timeoutMs: options.timeout,
+    redact: context.redact,
     execute: (sandbox, execOptions) => runCodeIn(sandbox, code, runtime, execOptions),
   });
 }
