@@ -327,14 +327,23 @@ describe("sandport (end to end, from source)", processTestTimeout, () => {
     }
   });
 
-  it("reports a working local backend with doctor", async () => {
+  it("reports a working local backend and isolate engine with doctor", async () => {
     const { exitCode, stdout } = await sandport(["doctor"]);
-    expect(stdout).toMatch(/^selected: {3}supervisor /m);
-    expect(stdout).toMatch(/^running as: /m);
+    expect(stdout).toMatch(/^provider "local" \(local\): usable$/m);
+    expect(stdout).toMatch(/^ {2}selected: {3}supervisor /m);
+    expect(stdout).toMatch(/^provider "edge" \(cloudflare-isolate\): usable$/m);
     expect(exitCode).toBe(0);
     const json = await sandport(["doctor", "--json"]);
     expect(json.exitCode).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ provider: "local", selected: expect.any(String) });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      providers: expect.arrayContaining([
+        expect.objectContaining({
+          provider: "local",
+          usable: true,
+          details: expect.objectContaining({ selected: "supervisor" }),
+        }),
+      ]),
+    });
   });
 });
 

@@ -496,16 +496,16 @@ describe("sandport providers (in-process)", () => {
     ]);
   });
 
-  it("lists a provider whose secret is missing with the reason, without hiding the others", async () => {
+  it("lists a provider whose secret is missing: capabilities need no credential", async () => {
     writeConfig({
       default: "spare",
       providers: { main: { type: "scripted", apiKey: keyReference }, spare: { type: "scripted" } },
     });
     const { exitCode, stdout } = await cli(["providers"]);
-    expect(exitCode).toBe(2);
+    expect(exitCode).toBe(0);
     const lines = stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^NAME\s+TYPE\s+ISOLATION\s+RESIDENCY\s+RUNTIMES\s+NETWORK\s+LIMITS$/);
-    expect(lines[1]).toContain("environment variable SCRIPTED_KEY is not set");
+    expect(lines[1]).toMatch(/^main\s+scripted\s+namespace\s+/);
     expect(lines[2]).toMatch(
       /^spare \*\s+scripted\s+namespace\s+self-hosted\s+shell,python,javascript\s+none\s+/,
     );
@@ -779,14 +779,14 @@ describe("secrets (in-process)", () => {
     expectNoSecret(outcome);
   });
 
-  it("keeps secrets out of the providers listing of a provider that could not be built", async () => {
+  it("lists providers without resolving their secrets, so none can show", async () => {
     world.script.construct = (settings) => {
       throw new ProviderUnavailableError(`bad key ${settings.apiKey} for ${settings.endpoint}`);
     };
     for (const argv of [["providers"], ["providers", "--json"]]) {
       const outcome = await cli(argv, harness({ env }));
-      expect(outcome.exitCode).toBe(1);
-      expect(outcome.stdout).toContain("bad key [redacted]");
+      // The listing reads capabilities from unresolved settings: the reference, never its value.
+      expect(outcome.stdout).toContain(`bad key ${keyReference}`);
       expectNoSecret(outcome);
     }
   });

@@ -36,6 +36,7 @@ export interface JsonRunResult extends Omit<ExecResult, "stdoutBytes" | "stderrB
 
 /** Options of {@link runInSandbox}. */
 export interface SandboxSessionOptions {
+  /** The provider to run on; the session disposes it when it ends. */
   provider: SandboxProvider;
   request: CreateSandboxRequest;
   environment: CliEnvironment;
@@ -94,6 +95,8 @@ export async function runInSandbox(options: SandboxSessionOptions): Promise<numb
     }
   } finally {
     stopListening();
+    // What the provider holds (engines, supervisors) ends with the command.
+    await provider.dispose?.().catch(() => {});
   }
 }
 

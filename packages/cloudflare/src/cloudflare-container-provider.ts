@@ -18,7 +18,7 @@ import {
   toSandportError,
   vendorIdFor,
 } from "@sandport/core";
-import { BridgeClient } from "./container/bridge-client.ts";
+import { BridgeClient, defaultRequestTimeoutMs } from "./container/bridge-client.ts";
 import { BridgeResponseError } from "./container/cloudflare-container-errors.ts";
 import { containerCapabilities } from "./container/container-capabilities.ts";
 import { assertCreateSupported, fileRoutePath } from "./container/container-request-mapping.ts";
@@ -61,6 +61,7 @@ export class CloudflareContainerProvider implements SandboxProvider {
       destroyed: new DestroyedSandboxes(),
       runtimes: this.capabilities.runtimes,
       defaultTimeoutMs: settings.defaultTimeoutMs,
+      fileTimeoutMs: settings.requestTimeoutMs ?? defaultRequestTimeoutMs,
     };
   }
 
@@ -178,4 +179,5 @@ export const cloudflareContainerProviderFactory = defineProviderFactory({
   settingsSchema: cloudflareContainerSettingsSchema,
   create: (settings, context) =>
     createCloudflareContainerProvider({ ...settings, providerId: context.providerId }),
+  capabilities: (settings) => containerCapabilities(settings),
 });

@@ -30,6 +30,7 @@ import { systemLookup } from "./isolate/egress-proxy.ts";
 import { EnginePool } from "./isolate/engine-pool.ts";
 import { dataBytesOf } from "./isolate/engine-process.ts";
 import { isolateCapabilities } from "./isolate/isolate-capabilities.ts";
+import { diagnoseIsolateEngine } from "./isolate/isolate-engine-check.ts";
 import type { IsolateSandbox } from "./isolate/isolate-sandbox.ts";
 import {
   type CloudflareIsolateProviderSettings,
@@ -222,6 +223,8 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
       env: body.env,
       egress: body.egress,
       files: new Map(),
+      fileTimes: new Map(),
+      directories: new Map(),
       maxFilesBytes: body.maxFilesBytes ?? this.#settings.maxFilesBytes,
       queue: Promise.resolve(),
       destroyed: false,
@@ -319,4 +322,7 @@ export const cloudflareIsolateProviderFactory = defineProviderFactory({
   settingsSchema: cloudflareIsolateSettingsSchema,
   create: (settings, context) =>
     createCloudflareIsolateProvider({ ...settings, providerId: context.providerId }),
+  capabilities: (settings, context) =>
+    isolateCapabilities(resolveIsolateSettings({ ...settings, providerId: context.providerId })),
+  diagnose: (settings) => diagnoseIsolateEngine(settings.mode ?? "local"),
 });

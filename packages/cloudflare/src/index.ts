@@ -12,5 +12,9 @@ export {
   createCloudflareIsolateProvider,
 } from "./cloudflare-isolate-provider.ts";
 export type { EgressLookup, ResolvedAddress } from "./isolate/egress-proxy.ts";
-export { checkIsolateEngine, type IsolateEngineReport } from "./isolate/isolate-engine-check.ts";
+export {
+  checkIsolateEngine,
+  diagnoseIsolateEngine,
+  type IsolateEngineReport,
+} from "./isolate/isolate-engine-check.ts";
 export type { IsolateMode } from "./isolate/isolate-settings.ts";

@@ -1,7 +1,7 @@
 /** `sandport.json`: which providers exist, under which names, with which settings. */
 import { z } from "zod";
 import { ConfigInvalidError, InvalidRequestError } from "./errors.ts";
-import type { ProviderRegistry } from "./provider-registry.ts";
+import type { ProviderFactory, ProviderRegistry } from "./provider-registry.ts";
 import { isValidProviderId } from "./sandbox-id.ts";
 import type { SandboxProvider } from "./sandbox-provider.ts";
 import { describeIssues } from "./sandbox-request.ts";
@@ -124,14 +124,24 @@ export interface CreateProviderOptions {
   secrets?: SecretSource;
 }
 
+/** A provider entry of the config: its factory and its settings, validated, references unresolved. */
+export interface ConfiguredProvider {
+  name: string;
+  // biome-ignore lint/suspicious/noExplicitAny: each factory takes its own settings type.
+  factory: ProviderFactory<any>;
+  /** Validated against the factory's schema; `${env:...}` references are still references. */
+  settings: object;
+}
+
 /**
- * Builds the provider configured under `name` (or the default one). Secret references of that
- * provider, and only that one, are resolved now, so a missing key of an unused provider is harmless.
+ * The entry configured under `name` (or the default one), with its factory and validated
+ * settings. Nothing is built and no secret is resolved: enough to read its capabilities or
+ * diagnose it.
  */
-export function createProviderFromConfig(
+export function configuredProvider(
   name: string | undefined,
-  options: CreateProviderOptions,
-): SandboxProvider {
+  options: Omit<CreateProviderOptions, "secrets">,
+): ConfiguredProvider {
   const { config, registry } = options;
   const providerId = name ?? defaultProviderName(config);
   // Own entries only: a name such as "toString" must not find Object.prototype's members.
@@ -151,12 +161,17 @@ export function createProviderFromConfig(
     );
   }
   const { type: _type, ...rawSettings } = entry;
-  const resolved = resolveSecretReferences(
-    rawSettings,
-    options.secrets ?? { env: {} },
-    `providers.${providerId}`,
-  );
-  const settings = factory.settingsSchema.safeParse(resolved);
+  return { name: providerId, factory, settings: validSettings(factory, rawSettings, providerId) };
+}
+
+/** Every configured provider, in config order (see {@link configuredProvider}). */
+export function configuredProviders(options: Omit<CreateProviderOptions, "secrets">): ConfiguredProvider[] {
+  return Object.keys(options.config.providers).map((name) => configuredProvider(name, options));
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: each factory takes its own settings type.
+function validSettings(factory: ProviderFactory<any>, raw: object, providerId: string): object {
+  const settings = factory.settingsSchema.safeParse(raw);
   if (!settings.success) {
     throw new ConfigInvalidError(
       `invalid settings: ${describeIssues(settings.error, `providers.${providerId}`)}`,
@@ -165,5 +180,22 @@ export function createProviderFromConfig(
       },
     );
   }
-  return factory.create(settings.data, { providerId });
+  return settings.data;
+}
+
+/**
+ * Builds the provider configured under `name` (or the default one). Secret references of that
+ * provider, and only that one, are resolved now, so a missing key of an unused provider is harmless.
+ */
+export function createProviderFromConfig(
+  name: string | undefined,
+  options: CreateProviderOptions,
+): SandboxProvider {
+  const { name: providerId, factory, settings } = configuredProvider(name, options);
+  const resolved = resolveSecretReferences(
+    settings,
+    options.secrets ?? { env: {} },
+    `providers.${providerId}`,
+  );
+  return factory.create(validSettings(factory, resolved, providerId), { providerId });
 }

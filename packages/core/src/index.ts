@@ -16,7 +16,10 @@ export {
 export { allowlistEntryKind, assertRequestSupported, unsupportedReasons } from "./capability-check.ts";
 export { codeCommand } from "./code-command.ts";
 export {
+  type ConfiguredProvider,
   type CreateProviderOptions,
+  configuredProvider,
+  configuredProviders,
   createConfigSchema,
   createProviderFromConfig,
   defaultProviderName,
@@ -60,7 +63,9 @@ export { parseProviderOptions } from "./provider-options.ts";
 export {
   defineProviderFactory,
   type ProviderContext,
+  type ProviderDiagnosis,
   type ProviderFactory,
+  type ProviderFactoryDefinition,
   ProviderRegistry,
 } from "./provider-registry.ts";
 export {

@@ -4,6 +4,7 @@ export {
   type IsolationReport,
   type IsolationTool,
 } from "./isolation-detect.ts";
+export { describeIsolationReport, diagnoseLocal } from "./local-diagnosis.ts";
 export {
   createLocalProvider,
   LocalProvider,

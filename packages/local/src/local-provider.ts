@@ -20,6 +20,7 @@ import {
   vendorIdFor,
 } from "@sandport/core";
 import { findRuntimes } from "./isolation-detect.ts";
+import { diagnoseLocal } from "./local-diagnosis.ts";
 import {
   prepareEnvironment,
   prepareUnisolatedEnvironment,
@@ -237,6 +238,11 @@ export function createLocalProvider(settings: LocalProviderSettings = {}): Local
 /** Registry entry for `"type": "local"` in sandport.json. */
 export const localProviderFactory = defineProviderFactory({
   type: "local",
+  capabilities: (settings) => {
+    const resolved = resolveLocalSettings(settings);
+    return localCapabilities(resolved, resolved.isolation === "none" ? undefined : sandboxCgroups(resolved));
+  },
+  diagnose: (settings, context) => diagnoseLocal({ ...settings, providerId: context.providerId }),
   description:
     "Sandboxes on this machine: a supervisor per sandbox in fresh Linux namespaces, with seccomp and cgroup limits.",
   settingsSchema: localSettingsSchema,

@@ -1,13 +1,12 @@
 /** `sandport providers`: the configured providers and what each can do. */
 import {
-  createProviderFromConfig,
+  configuredProvider,
   defaultProviderName,
   type ProviderCapabilities,
   type ProviderLimits,
   type SandportErrorCode,
   toSandportError,
 } from "@sandport/core";
-import { nodeSecretSource } from "@sandport/core/node";
 import type { Command } from "commander";
 import type { CliContext } from "../cli-context.ts";
 import { exitCodeForErrorCode, exitCodes } from "../exit-codes.ts";
@@ -43,17 +42,17 @@ export function registerProvidersCommand(program: Command, context: CliContext):
     });
 }
 
-/** Every configured provider, built to read its capabilities. Construction needs no credentials. */
+/** Every configured provider with the capabilities its factory declares for its settings; nothing is built. */
 export function listProviders(context: CliContext): ProviderListing[] {
   const { environment, registry } = context;
   const { config } = loadCliConfig({ registry, environment, path: context.globalOptions().config });
   const defaultName = defaultProviderName(config);
-  const secrets = nodeSecretSource(environment.env);
   return Object.entries(config.providers).map(([name, entry]) => {
     const listing = { name, type: entry.type, default: name === defaultName };
     try {
-      const provider = createProviderFromConfig(name, { config, registry, secrets });
-      return { ...listing, capabilities: provider.capabilities };
+      // Validated settings with references unresolved: a missing secret does not hide a provider.
+      const { factory, settings } = configuredProvider(name, { config, registry });
+      return { ...listing, capabilities: factory.capabilities(settings, { providerId: name }) };
     } catch (error) {
       // One broken entry must not hide the others; it is listed with its reason instead.
       const failure = toSandportError(error, name);

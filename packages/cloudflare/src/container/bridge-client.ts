@@ -37,7 +37,7 @@ export interface BridgeExecBody {
 }
 
 /** Default limit of a non-streaming request, ms. */
-const defaultRequestTimeoutMs = 60_000;
+export const defaultRequestTimeoutMs = 60_000;
 
 /** At most this much of an error body is read: it only feeds the kept `cause`. */
 const maxErrorBodyBytes = 64 * 1024;

@@ -39,7 +39,8 @@ export function containerCapabilities(settings: CloudflareContainerProviderSetti
       stdin: false,
       images: false,
       ports: false,
-      combinedOutput: false,
+      // stdout and stderr events arrive in one ordered event stream.
+      combinedOutput: true,
       snapshots: false,
     },
     priors: {

@@ -8,7 +8,7 @@ import {
   streamCutError,
   unreadableResponseError,
 } from "./cloudflare-container-errors.ts";
-import { CallbackFailure, OutputCollector } from "./output-collector.ts";
+import { CallbackFailure, CombinedOutput, OutputCollector } from "./output-collector.ts";
 import { readServerSentEvents } from "./server-sent-events.ts";
 
 /**
@@ -60,6 +60,8 @@ export async function runContainerExec(input: ContainerExecInput): Promise<ExecR
   const maxBytes = input.maxOutputBytes ?? defaultMaxOutputBytes;
   const stdout = new OutputCollector(maxBytes, input.onStdout);
   const stderr = new OutputCollector(maxBytes, input.onStderr);
+  // The bridge sends both streams' chunks in one event stream, in the order the container read them.
+  const combined = new CombinedOutput(maxBytes);
   const result = (exitCode: number, timedOut: boolean): ExecResult => {
     stdout.finish();
     stderr.finish();
@@ -67,6 +69,9 @@ export async function runContainerExec(input: ContainerExecInput): Promise<ExecR
       exitCode,
       stdout: stdout.text(),
       stderr: stderr.text(),
+      output: combined.text({ stdout: stdout.truncated, stderr: stderr.truncated }),
+      stdoutBytes: stdout.bytes(),
+      stderrBytes: stderr.bytes(),
       truncated: stdout.truncated || stderr.truncated,
       timedOut,
       durationMs: performance.now() - started,
@@ -103,7 +108,8 @@ export async function runContainerExec(input: ContainerExecInput): Promise<ExecR
         } catch (error) {
           throw unreadableResponseError(context, error);
         }
-        (event.event === "stdout" ? stdout : stderr).append(bytes);
+        const stream = event.event;
+        combined.append(stream, (stream === "stdout" ? stdout : stderr).append(bytes));
       } else if (event.event === "exit") {
         const parsed = exitSchema.safeParse(parseJson(event.data));
         if (!parsed.success) throw unreadableResponseError(context, parsed.error);

@@ -6,11 +6,16 @@ import {
   type ExecOptions,
   type ExecResult,
   encodeSandboxId,
+  type FileInfo,
   InvalidRequestError,
+  type ListFilesOptions,
+  type MakeDirectoryOptions,
   NotFoundError,
   OutputLimitError,
+  ProviderUnavailableError,
   parseCommand,
   parseExecOptions,
+  type RemoveFileOptions,
   type RunCodeOptions,
   type Sandbox,
   throwIfAborted,
@@ -18,8 +23,25 @@ import {
   UnsupportedCapabilityError,
   workspaceMountPath,
 } from "@sandport/core";
+import {
+  parseCallOptions,
+  parseListFilesOptions,
+  parseRecursiveOptions,
+  workspaceEntryPath,
+} from "../file-call-arguments.ts";
 import type { BridgeClient } from "./bridge-client.ts";
+import { BridgeResponseError } from "./cloudflare-container-errors.ts";
 import { runContainerExec } from "./container-exec.ts";
+import {
+  type ContainerFileContext,
+  classifyUnreadable,
+  containerPath,
+  listContainerFiles,
+  makeContainerDirectory,
+  removeContainerFile,
+  renameContainerFile,
+  statContainerFile,
+} from "./container-files.ts";
 import {
   execArgv,
   fileRoutePath,
@@ -43,6 +65,23 @@ export interface ContainerSandboxContext {
   runtimes: readonly RunCodeOptions["language"][];
   /** Applied when an exec sets no `timeoutMs`. */
   defaultTimeoutMs: number | undefined;
+  /** Limit of one file call done with a command (list, stat, make directory, remove, rename), ms. */
+  fileTimeoutMs: number;
+}
+
+/**
+ * Whether a failed read may be explained by what is at the path. The bridge answers 404 only for
+ * the container's FILE_NOT_FOUND; any other failure of the read, a directory's IS_DIRECTORY
+ * included, is a 502 `exec_transport_error`, which the container itself then explains.
+ */
+function isUnreadablePath(error: unknown): boolean {
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  return (
+    ProviderUnavailableError.isInstance(error) &&
+    cause instanceof BridgeResponseError &&
+    cause.status === 502 &&
+    cause.code === "exec_transport_error"
+  );
 }
 
 /** A sandbox handle. Handles are cheap: `connect` builds a new one for the same container. */
@@ -170,12 +209,107 @@ export class ContainerSandbox implements Sandbox {
     const routePath = fileRoutePath(absolute, providerId);
     throwIfAborted(options?.signal, providerId);
     this.#assertLive();
-    return this.#context.client.readFile(
-      this.vendorId,
-      routePath,
-      `readFile ${JSON.stringify(path)}`,
-      options?.signal,
-    );
+    try {
+      return await this.#context.client.readFile(
+        this.vendorId,
+        routePath,
+        `readFile ${JSON.stringify(path)}`,
+        options?.signal,
+      );
+    } catch (error) {
+      if (!isUnreadablePath(error)) throw error;
+      // A regular file that failed to stream keeps the bridge's error, as does a failed probe.
+      const explained = await classifyUnreadable(this.#files(), path, absolute, options?.signal).catch(
+        (probeError: unknown) => {
+          if (options?.signal?.aborted) throw probeError;
+          return undefined;
+        },
+      );
+      throw explained ?? error;
+    }
+  }
+
+  listFiles(path: string, options?: ListFilesOptions): Promise<FileInfo[]> {
+    return this.#attributed(this.#listFiles(path, options));
+  }
+
+  async #listFiles(path: string, options?: ListFilesOptions): Promise<FileInfo[]> {
+    const providerId = this.#context.providerId;
+    const relative = workspaceEntryPath(path, "path", providerId);
+    const { recursive, maxEntries, signal } = parseListFilesOptions(options, providerId);
+    throwIfAborted(signal, providerId);
+    this.#assertLive();
+    return listContainerFiles(this.#files(), path, containerPath(relative), recursive, maxEntries, signal);
+  }
+
+  statFile(path: string, options?: CallOptions): Promise<FileInfo> {
+    return this.#attributed(this.#statFile(path, options));
+  }
+
+  async #statFile(path: string, options?: CallOptions): Promise<FileInfo> {
+    const providerId = this.#context.providerId;
+    const relative = workspaceEntryPath(path, "path", providerId);
+    const signal = parseCallOptions(options, providerId);
+    throwIfAborted(signal, providerId);
+    this.#assertLive();
+    return statContainerFile(this.#files(), path, containerPath(relative), signal);
+  }
+
+  makeDirectory(path: string, options?: MakeDirectoryOptions): Promise<void> {
+    return this.#attributed(this.#makeDirectory(path, options));
+  }
+
+  async #makeDirectory(path: string, options?: MakeDirectoryOptions): Promise<void> {
+    const providerId = this.#context.providerId;
+    const relative = workspaceEntryPath(path, "path", providerId);
+    const { recursive, signal } = parseRecursiveOptions(options, providerId);
+    throwIfAborted(signal, providerId);
+    this.#assertLive();
+    await makeContainerDirectory(this.#files(), path, containerPath(relative), recursive, signal);
+  }
+
+  removeFile(path: string, options?: RemoveFileOptions): Promise<void> {
+    return this.#attributed(this.#removeFile(path, options));
+  }
+
+  async #removeFile(path: string, options?: RemoveFileOptions): Promise<void> {
+    const providerId = this.#context.providerId;
+    const relative = workspaceEntryPath(path, "path", providerId);
+    const { recursive, signal } = parseRecursiveOptions(options, providerId);
+    if (relative === "") {
+      throw new InvalidRequestError(`path "${path}": the workspace itself cannot be removed`, { providerId });
+    }
+    throwIfAborted(signal, providerId);
+    this.#assertLive();
+    await removeContainerFile(this.#files(), path, containerPath(relative), recursive, signal);
+  }
+
+  renameFile(from: string, to: string, options?: CallOptions): Promise<void> {
+    return this.#attributed(this.#renameFile(from, to, options));
+  }
+
+  async #renameFile(from: string, to: string, options?: CallOptions): Promise<void> {
+    const providerId = this.#context.providerId;
+    const source = workspaceEntryPath(from, "from", providerId);
+    const target = workspaceEntryPath(to, "to", providerId);
+    const signal = parseCallOptions(options, providerId);
+    if (source === "" || target === "") {
+      throw new InvalidRequestError("renameFile: the workspace itself cannot be renamed or replaced", {
+        providerId,
+      });
+    }
+    throwIfAborted(signal, providerId);
+    this.#assertLive();
+    await renameContainerFile(this.#files(), from, to, containerPath(source), containerPath(target), signal);
+  }
+
+  #files(): ContainerFileContext {
+    return {
+      client: this.#context.client,
+      providerId: this.#context.providerId,
+      vendorId: this.vendorId,
+      timeoutMs: this.#context.fileTimeoutMs,
+    };
   }
 
   writeFile(path: string, data: Uint8Array | string, options?: CallOptions): Promise<void> {

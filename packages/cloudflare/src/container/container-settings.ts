@@ -57,7 +57,10 @@ export interface CloudflareContainerProviderSettings {
   maxInstances?: number;
   /** Timeout for commands that set no `timeoutMs`, ms. Default: none (commands run until they end). */
   defaultTimeoutMs?: number;
-  /** Limit of each non-streaming request (create, files, destroy), ms. Default 60000. */
+  /**
+   * Limit of each non-streaming request (create, files, destroy), and of each file call done with a
+   * command in the container (list, stat, make directory, remove, rename), ms. Default 60000.
+   */
   requestTimeoutMs?: number;
   /** The `fetch` to use. Default: the global `fetch`, looked up at each request. The test seam. */
   fetch?: typeof fetch;

@@ -11,8 +11,17 @@
  * - `GET    /v1/sandboxes/{id}`             -> {@link BridgeSandboxInfo} (404 when gone)
  * - `POST   /v1/sandboxes/{id}/run`         {@link BridgeRunBody} -> {@link BridgeRunResult}
  * - `PUT    /v1/sandboxes/{id}/files/{path}` raw bytes -> 204
- * - `GET    /v1/sandboxes/{id}/files/{path}` -> raw bytes (404 when missing)
+ * - `GET    /v1/sandboxes/{id}/files/{path}` -> raw bytes (404 when missing, 400 for a directory)
+ * - `POST   /v1/sandboxes/{id}/fs/list`     {@link BridgeListBody} -> {@link BridgeFileList}
+ * - `POST   /v1/sandboxes/{id}/fs/stat`     {@link BridgePathBody} -> {@link BridgeFileEntry}
+ * - `POST   /v1/sandboxes/{id}/fs/mkdir`    {@link BridgeRecursiveBody} -> 204
+ * - `POST   /v1/sandboxes/{id}/fs/remove`   {@link BridgeRecursiveBody} -> 204
+ * - `POST   /v1/sandboxes/{id}/fs/rename`   {@link BridgeRenameBody} -> 204
  * - `DELETE /v1/sandboxes/{id}`             -> 204 (also when already gone)
+ *
+ * File paths are relative to the workspace, `/`-separated, without empty, `.` or `..` segments;
+ * in the `fs` bodies `""` names the workspace itself. A missing path answers 404 `not_found`, a
+ * path of the wrong kind (a directory to read, a file to list) 400 `invalid_request`.
  *
  * Stateless route (local mode; the caller keeps the files and sends them with each run):
  * - `POST   /v1/execute`                    {@link BridgeExecuteBody} -> {@link BridgeExecuteResult}
@@ -85,6 +94,8 @@ export interface BridgeRunResult {
   durationMs: number;
   /** The module's default export (or what a default-exported function returned), as JSON text. */
   valueJson?: string;
+  /** stdout and stderr as kept, interleaved in the order the code wrote them. */
+  output?: string;
 }
 
 /** Body of `POST /v1/execute`: a run together with the sandbox state it needs. */
@@ -92,6 +103,8 @@ export interface BridgeExecuteBody extends BridgeRunBody {
   egress: BridgeEgress;
   /** The workspace, path (relative) -> base64 bytes. */
   files: Record<string, string>;
+  /** Directories of the workspace (relative), so empty ones exist for the code too. */
+  directories?: string[];
   /** Total size the files may reach after the run, bytes. */
   maxFilesBytes: number;
 }
@@ -100,6 +113,47 @@ export interface BridgeExecuteBody extends BridgeRunBody {
 export interface BridgeExecuteResult extends BridgeRunResult {
   /** The whole workspace after the run (base64), or absent when it was not mounted. */
   files?: Record<string, string>;
+  /** Every directory of the workspace after the run, when it was mounted. */
+  directories?: string[];
+}
+
+/** Body of `POST /v1/sandboxes/{id}/fs/stat`. */
+export interface BridgePathBody {
+  /** Relative to the workspace; `""` is the workspace itself. */
+  path: string;
+}
+
+/** Body of `POST /v1/sandboxes/{id}/fs/mkdir` and `.../fs/remove`. */
+export interface BridgeRecursiveBody extends BridgePathBody {
+  recursive: boolean;
+}
+
+/** Body of `POST /v1/sandboxes/{id}/fs/list`. */
+export interface BridgeListBody extends BridgeRecursiveBody {
+  /** The bridge answers at most one entry more than this, so the caller can tell there were more. */
+  maxEntries: number;
+}
+
+/** Body of `POST /v1/sandboxes/{id}/fs/rename`. */
+export interface BridgeRenameBody {
+  from: string;
+  to: string;
+}
+
+/** One entry of the workspace. */
+export interface BridgeFileEntry {
+  /** Relative to the workspace; `""` is the workspace itself. */
+  path: string;
+  type: "file" | "directory";
+  /** Bytes; 0 for a directory. */
+  size: number;
+  /** Last modification, ms since the epoch. */
+  modifiedAt: number;
+}
+
+/** Answer of `POST /v1/sandboxes/{id}/fs/list`: sorted by path. */
+export interface BridgeFileList {
+  entries: BridgeFileEntry[];
 }
 
 /** Stable error codes the bridge answers with. */

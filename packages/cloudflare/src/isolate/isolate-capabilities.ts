@@ -36,7 +36,8 @@ export function isolateCapabilities(settings: ResolvedIsolateSettings): Provider
       stdin: false,
       images: false,
       ports: false,
-      combinedOutput: false,
+      // The runner keeps what both streams wrote in one ordered list.
+      combinedOutput: true,
       snapshots: false,
     },
     priors: {

@@ -1,7 +1,9 @@
 /** What `sandport doctor` reports about local mode's engine: does workerd start and run an isolate here? */
+
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
+import type { ProviderDiagnosis } from "@sandport/core";
 import type { BridgeExecuteBody } from "./bridge-protocol.ts";
 import { startBridgeWorker } from "./bridge-worker.ts";
 import { workerdBoundToParent } from "./workerd-command.ts";
@@ -86,4 +88,31 @@ export async function checkIsolateEngine(): Promise<IsolateEngineReport> {
       problem: `workerd did not start: ${reason}`,
     };
   }
+}
+
+/** The engine check as `sandport doctor` shows it, for a provider of mode `mode`. */
+export async function diagnoseIsolateEngine(
+  mode: "local" | "remote",
+  check: typeof checkIsolateEngine = checkIsolateEngine,
+): Promise<ProviderDiagnosis> {
+  if (mode === "remote") {
+    return {
+      usable: true,
+      lines: ["mode remote: isolates run on the deployed bridge Worker, nothing runs here"],
+    };
+  }
+  const report = await check();
+  return {
+    usable: report.usable,
+    lines: [
+      report.usable
+        ? `engine:     workerd ${report.workerdVersion ?? "(version unknown)"} ran a test isolate in ${Math.round(report.startMs ?? 0)} ms (start included)`
+        : `engine:     workerd ${report.workerdVersion ?? "(version unknown)"} does not run here`,
+      report.boundToHost
+        ? "lifetime:   engines die with their host process, even when it is killed (setpriv --pdeathsig)"
+        : "lifetime:   engines stop when their host exits, but would outlive a host that is killed (no setpriv --pdeathsig here)",
+    ],
+    ...(report.problem === undefined ? {} : { problem: report.problem }),
+    details: { ...report },
+  };
 }

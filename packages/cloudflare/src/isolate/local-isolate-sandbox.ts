@@ -7,7 +7,6 @@ import {
   AbortedError,
   type CallOptions,
   type ExecResult,
-  InvalidRequestError,
   NotFoundError,
   ProviderUnavailableError,
   QuotaExceededError,
@@ -28,6 +27,13 @@ import {
 import { IsolateSandbox } from "./isolate-sandbox.ts";
 import type { ResolvedIsolateSettings } from "./isolate-settings.ts";
 import { bridgeRunResultSchema, execResultOf, parseBridgeJson } from "./run-request.ts";
+import {
+  type EntryChanges,
+  type EntryFailure,
+  type StoredEntry,
+  type WorkspaceEntry,
+  WorkspaceIndex,
+} from "./workspace-entries.ts";
 
 /** What local mode keeps about one sandbox. */
 export interface LocalSandboxState {
@@ -37,6 +43,13 @@ export interface LocalSandboxState {
   env: Record<string, string>;
   egress: BridgeEgress;
   files: Map<string, Uint8Array>;
+  /** When each file was last written, ms since the epoch (absent: the sandbox's creation). */
+  fileTimes: Map<string, number>;
+  /**
+   * Recorded directories (made by `makeDirectory`, created by `writeFile` or left by a run) and
+   * when each was made, so an empty one exists, for the calls and for the code.
+   */
+  directories: Map<string, number>;
   /** Total size the files may take, bytes. */
   maxFilesBytes: number;
   /** Runs of one sandbox go one after another, so each sees the files the previous one left. */
@@ -49,6 +62,7 @@ const engineGraceMs = 250;
 
 const executeResultSchema = bridgeRunResultSchema.extend({
   files: z.record(z.string(), z.string()).nullish(),
+  directories: z.array(z.string()).nullish(),
 });
 
 function totalBytes(files: Iterable<Uint8Array>): number {
@@ -94,8 +108,9 @@ export class LocalIsolateSandbox extends IsolateSandbox {
     const providerId = this.settings.providerId;
     throwIfAborted(options.signal, providerId);
     const state = this.#live();
-    const mount = body.filesystem || state.files.size > 0;
+    const mount = body.filesystem || state.files.size > 0 || state.directories.size > 0;
     const before = new Map(state.files);
+    const directoriesBefore = new Set(state.directories.keys());
     const files: Record<string, string> = {};
     if (mount) for (const [path, bytes] of state.files) files[path] = Buffer.from(bytes).toString("base64");
     const request: BridgeExecuteBody = {
@@ -103,6 +118,7 @@ export class LocalIsolateSandbox extends IsolateSandbox {
       env: { ...state.env, ...body.env },
       egress: state.egress,
       files,
+      ...(mount ? { directories: [...directoriesBefore] } : {}),
       maxFilesBytes: state.maxFilesBytes,
     };
     const reply = this.#pool().post("/v1/execute", JSON.stringify(request), {
@@ -142,14 +158,23 @@ export class LocalIsolateSandbox extends IsolateSandbox {
       const after = new Map(
         Object.entries(result.files).map(([path, text]) => [path, Buffer.from(text, "base64")]),
       );
-      applyRunFiles(state.files, before, after);
+      applyRunFiles(state, before, after, Date.now());
+      applyRunDirectories(
+        state,
+        directoriesBefore,
+        new Set(result.directories ?? directoriesBefore),
+        Date.now(),
+      );
     }
     return execResultOf(result, options, this.settings.providerId);
   }
 
   protected async readWorkspaceFile(relative: string, path: string): Promise<Uint8Array> {
-    const bytes = this.#live().files.get(relative);
+    const state = this.#live();
+    const bytes = state.files.get(relative);
     if (bytes === undefined) {
+      const check = this.#index(state).checkReadable(relative);
+      if (!check.ok) throw this.entryError(check);
       throw new NotFoundError(`no file "${path}" in the sandbox`, { providerId: this.settings.providerId });
     }
     return new Uint8Array(bytes);
@@ -162,13 +187,8 @@ export class LocalIsolateSandbox extends IsolateSandbox {
   ): Promise<void> {
     const state = this.#live();
     // A file and a directory cannot share a path, as on a real filesystem.
-    for (const existing of state.files.keys()) {
-      if (existing.startsWith(`${relative}/`) || relative.startsWith(`${existing}/`)) {
-        throw new InvalidRequestError(`"${relative}" collides with the file or directory "${existing}"`, {
-          providerId: this.settings.providerId,
-        });
-      }
-    }
+    const plan = this.#index(state).planWrite(relative);
+    if (!plan.ok) throw this.entryError(plan);
     const total =
       totalBytes(state.files.values()) - (state.files.get(relative)?.byteLength ?? 0) + bytes.byteLength;
     if (total > state.maxFilesBytes) {
@@ -177,42 +197,149 @@ export class LocalIsolateSandbox extends IsolateSandbox {
         { providerId: this.settings.providerId },
       );
     }
+    const now = Date.now();
     state.files.set(relative, new Uint8Array(bytes));
+    state.fileTimes.set(relative, now);
+    applyChanges(state, plan, now);
+  }
+
+  protected async listEntries(
+    relative: string,
+    recursive: boolean,
+    maxEntries: number,
+  ): Promise<WorkspaceEntry[]> {
+    const listing = this.#index(this.#live()).list(relative, recursive, maxEntries);
+    if (!listing.ok) throw this.entryError(listing);
+    return listing.entries;
+  }
+
+  protected async statEntry(relative: string): Promise<WorkspaceEntry> {
+    const entry = this.#index(this.#live()).stat(relative);
+    if ("ok" in entry) throw this.entryError(entry);
+    return entry;
+  }
+
+  protected async makeEntryDirectory(relative: string, recursive: boolean): Promise<void> {
+    this.#change((index) => index.planMakeDirectory(relative, recursive));
+  }
+
+  protected async removeEntry(relative: string, recursive: boolean): Promise<void> {
+    this.#change((index) => index.planRemove(relative, recursive));
+  }
+
+  protected async renameEntry(from: string, to: string): Promise<void> {
+    this.#change((index) => index.planRename(from, to));
+  }
+
+  #change(plan: (index: WorkspaceIndex) => EntryChanges | EntryFailure): void {
+    const state = this.#live();
+    const changes = plan(this.#index(state));
+    if (!changes.ok) throw this.entryError(changes);
+    applyChanges(state, changes, Date.now());
+  }
+
+  /** The workspace's entries now. */
+  #index(state: LocalSandboxState): WorkspaceIndex {
+    const stored: [string, StoredEntry][] = [];
+    for (const [path, bytes] of state.files) {
+      stored.push([
+        path,
+        { type: "file", size: bytes.byteLength, modifiedAt: state.fileTimes.get(path) ?? state.createdAt },
+      ]);
+    }
+    for (const [path, modifiedAt] of state.directories) {
+      stored.push([path, { type: "directory", size: 0, modifiedAt }]);
+    }
+    return new WorkspaceIndex(stored, state.createdAt);
   }
 
   async destroy(): Promise<void> {
     if (this.#state.destroyed) return;
     this.#state.destroyed = true;
     this.#state.files.clear();
+    this.#state.fileTimes.clear();
+    this.#state.directories.clear();
     this.#forget(this.#state.vendorId);
+  }
+}
+
+/** Applies a file call's changes to the sandbox's files; new directories are made at `now`. */
+function applyChanges(state: LocalSandboxState, changes: EntryChanges, now: number): void {
+  for (const path of changes.deleteFiles) {
+    state.files.delete(path);
+    state.fileTimes.delete(path);
+  }
+  for (const path of changes.deleteDirectories) state.directories.delete(path);
+  for (const move of changes.moves) {
+    if (move.type === "file") {
+      const bytes = state.files.get(move.from);
+      const time = state.fileTimes.get(move.from);
+      state.files.delete(move.from);
+      state.fileTimes.delete(move.from);
+      if (bytes !== undefined) state.files.set(move.to, bytes);
+      if (time !== undefined) state.fileTimes.set(move.to, time);
+    } else {
+      const time = state.directories.get(move.from);
+      state.directories.delete(move.from);
+      state.directories.set(move.to, time ?? now);
+    }
+  }
+  for (const path of changes.addDirectories) {
+    if (!state.directories.has(path)) state.directories.set(path, now);
   }
 }
 
 /**
  * Applies what a run did to the workspace (`before` -> `after`) to the current files: changed and
- * new files are written, removed ones deleted, and a file written with `writeFile` while the run
- * went on is kept unless the run itself changed that path.
+ * new files are written (modified at `now`), removed ones deleted, and a file written with
+ * `writeFile` while the run went on is kept unless the run itself changed that path.
  */
 function applyRunFiles(
-  current: Map<string, Uint8Array>,
+  state: LocalSandboxState,
   before: ReadonlyMap<string, Uint8Array>,
   after: ReadonlyMap<string, Uint8Array>,
+  now: number,
 ): void {
+  const current = state.files;
   for (const [path, bytes] of before) {
-    if (!after.has(path) && current.get(path) === bytes) current.delete(path);
+    if (!after.has(path) && current.get(path) === bytes) {
+      current.delete(path);
+      state.fileTimes.delete(path);
+    }
   }
   for (const [path, bytes] of after) {
     const previous = before.get(path);
-    if (previous === undefined || Buffer.compare(previous, bytes) !== 0) current.set(path, bytes);
+    if (previous === undefined || Buffer.compare(previous, bytes) !== 0) {
+      current.set(path, bytes);
+      state.fileTimes.set(path, now);
+    }
   }
+}
+
+/**
+ * Applies the run's directories as {@link applyRunFiles} does its files: removed ones are
+ * forgotten, new ones recorded, and a directory that now holds a file's path gives way to the file.
+ */
+function applyRunDirectories(
+  state: LocalSandboxState,
+  before: ReadonlySet<string>,
+  after: ReadonlySet<string>,
+  now: number,
+): void {
+  for (const path of before) if (!after.has(path)) state.directories.delete(path);
+  for (const path of after)
+    if (!before.has(path) && !state.directories.has(path)) state.directories.set(path, now);
+  for (const path of state.directories.keys()) if (state.files.has(path)) state.directories.delete(path);
 }
 
 /** The result of a run whose engine had to be killed at its deadline. */
 function overrunResult(timeoutMs: number): ExecResult {
+  const stderr = `sandport: the code ran past its ${timeoutMs} ms timeout and was stopped\n`;
   return {
     exitCode: 124,
     stdout: "",
-    stderr: `sandport: the code ran past its ${timeoutMs} ms timeout and was stopped\n`,
+    stderr,
+    output: stderr,
     truncated: false,
     timedOut: true,
     durationMs: timeoutMs + engineGraceMs,

@@ -47,8 +47,15 @@ function blank(source: string, start: number, end: number): string {
   return source.slice(0, start) + source.slice(start, end).replace(/[^\n]/g, " ") + source.slice(end);
 }
 
-/** Wraps a script body in the default-exported async function, lifting its static imports. */
-function wrapScript(source: string, imports: readonly { importStart: number; importEnd: number }[]): string {
+/**
+ * Wraps a script body in the default-exported async function, lifting its static imports. Returns
+ * the module and the length of what was put before the body on its first line: positions on other
+ * lines are the caller's, on the first line they are shifted by that much.
+ */
+function wrapScript(
+  source: string,
+  imports: readonly { importStart: number; importEnd: number }[],
+): { module: string; prefixLength: number } {
   let body = source;
   const lifted: string[] = [];
   // From the end, so earlier offsets stay valid while blanking.
@@ -57,7 +64,8 @@ function wrapScript(source: string, imports: readonly { importStart: number; imp
     lifted.unshift(statement.endsWith(";") ? statement : `${statement};`);
     body = blank(body, entry.importStart, entry.importEnd);
   }
-  return `${lifted.join(" ")}export default async function () {${body}\n}\n`;
+  const prefix = `${lifted.join(" ")}export default async function () {`;
+  return { module: `${prefix}${body}\n}\n`, prefixLength: prefix.length };
 }
 
 /** Prepares `code` written in `language` for the bridge. */
@@ -69,6 +77,7 @@ export async function prepareCode(
   // A `#!` line is valid only at the very start of a file; as a comment it keeps its line.
   const code = source.startsWith("#!") ? `//${source.slice(2)}` : source;
   let module = code;
+  let prefixLength = 0;
   let filesystem = true;
   try {
     const [imports, exports] = parse(code);
@@ -81,18 +90,31 @@ export async function prepareCode(
       );
     const isModule = exports.length > 0 || imports.some((entry) => entry.type === "reexport-star");
     if (!isModule) {
-      module = wrapScript(
+      ({ module, prefixLength } = wrapScript(
         code,
         imports.filter((entry) => entry.type === "static"),
-      );
+      ));
     }
   } catch {
     // The lexer could not read it: the compiler or V8 reports the syntax error with its position.
   }
   if (language === "typescript") {
     const stripped = stripTypes(module);
-    if (!stripped.ok) return { ok: false, message: `TypeScript: ${stripped.message}` };
+    if (!stripped.ok) return { ok: false, message: `TypeScript: ${compilerMessage(stripped, prefixLength)}` };
     module = stripped.javascript;
   }
   return { ok: true, prepared: { module, filesystem, process: code.includes("process") } };
+}
+
+/** The compiler's message with its position in the caller's code, not in the wrapped module. */
+function compilerMessage(
+  failure: { message: string; reason: string; line?: number; column?: number },
+  prefixLength: number,
+): string {
+  const { line, column } = failure;
+  if (line === undefined || column === undefined || prefixLength === 0 || line > 1) return failure.message;
+  // On the first line, past the wrapper: shift back. Inside the wrapper (a lifted import): the line only.
+  return column > prefixLength
+    ? `${failure.reason} (line 1, column ${column - prefixLength})`
+    : `${failure.reason} (line 1)`;
 }

@@ -67,6 +67,7 @@ export async function prepareRun(
         exitCode: 1,
         stdout: "",
         stderr: `${outcome.message}\n`,
+        output: `${outcome.message}\n`,
         truncated: false,
         timedOut: false,
         durationMs: 0,
@@ -94,6 +95,7 @@ export const bridgeRunResultSchema = z.object({
   timedOut: z.boolean(),
   durationMs: z.number(),
   valueJson: z.string().nullish(),
+  output: z.string().nullish(),
 });
 
 /** Parses a bridge answer, refusing anything that is not one (an HTML error page, say). */
@@ -128,10 +130,16 @@ export function execResultOf(
 ): ExecResult {
   if (result.stdout !== "") options.onStdout?.(result.stdout);
   if (result.stderr !== "") options.onStderr?.(result.stderr);
+  // A bridge deployed before it kept the combined output leaves it out; with one stream empty it
+  // is still known.
+  const output =
+    result.output ??
+    (result.stderr === "" ? result.stdout : result.stdout === "" ? result.stderr : undefined);
   const execResult: ExecResult = {
     exitCode: result.exitCode,
     stdout: result.stdout,
     stderr: result.stderr,
+    ...(output === undefined ? {} : { output }),
     truncated: result.truncated,
     timedOut: result.timedOut,
     durationMs: result.durationMs,

@@ -6,8 +6,13 @@
  */
 import { transformSync } from "amaro";
 
-/** The JavaScript of `source`, or the compiler's message when it is not valid TypeScript. */
-export type StrippedCode = { ok: true; javascript: string } | { ok: false; message: string };
+/**
+ * The JavaScript of `source`, or the compiler's message when it is not valid TypeScript: `message`
+ * with the position, `reason` without it, and the position (1-based line and column) when known.
+ */
+export type StrippedCode =
+  | { ok: true; javascript: string }
+  | { ok: false; message: string; reason: string; line?: number; column?: number };
 
 /** The parts of amaro's error this code reads (amaro throws plain objects, not `Error`s). */
 interface AmaroError {
@@ -17,11 +22,19 @@ interface AmaroError {
   startColumn?: number;
 }
 
-function describe(error: unknown): string {
+function failure(error: unknown): StrippedCode {
   const details = error as AmaroError;
-  const where =
-    details.startLine === undefined ? "" : ` (line ${details.startLine}, column ${details.startColumn ?? 0})`;
-  return `${details.message ?? String(error)}${where}`;
+  const reason = details.message ?? String(error);
+  if (details.startLine === undefined) return { ok: false, message: reason, reason };
+  // amaro counts columns from 0; editors and stack traces count from 1.
+  const column = (details.startColumn ?? 0) + 1;
+  return {
+    ok: false,
+    message: `${reason} (line ${details.startLine}, column ${column})`,
+    reason,
+    line: details.startLine,
+    column,
+  };
 }
 
 /** Strips types from a TypeScript module. */
@@ -29,11 +42,11 @@ export function stripTypes(source: string): StrippedCode {
   try {
     return { ok: true, javascript: transformSync(source, { mode: "strip-only", sourceMap: false }).code };
   } catch (error) {
-    if ((error as AmaroError).code !== "UnsupportedSyntax") return { ok: false, message: describe(error) };
+    if ((error as AmaroError).code !== "UnsupportedSyntax") return failure(error);
   }
   try {
     return { ok: true, javascript: transformSync(source, { mode: "transform", sourceMap: false }).code };
   } catch (error) {
-    return { ok: false, message: describe(error) };
+    return failure(error);
   }
 }

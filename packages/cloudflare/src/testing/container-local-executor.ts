@@ -10,6 +10,44 @@ import type { ContainerExecutor, FakeContainer, FakeContainerExecRequest } from 
 // The fake streams everything a command prints; the adapter under test applies the caller's cap.
 const unlimitedOutputBytes = 256 * 1024 * 1024;
 
+/**
+ * One output stream passed on as the bytes the command wrote. The local sandbox streams text, which
+ * is those bytes exactly until something is not UTF-8 (a replacement character shows): from then
+ * on the stream is held and, once the command ended, the rest is sent from the exact bytes of its
+ * result. Output that is UTF-8 keeps its timing; other output arrives at the end.
+ */
+class ExactStream {
+  readonly #emit: (chunk: Uint8Array) => void;
+  readonly #encoder = new TextEncoder();
+  readonly #held: Uint8Array[] = [];
+  #sent = 0;
+  #diverged = false;
+
+  constructor(emit: (chunk: Uint8Array) => void) {
+    this.#emit = emit;
+  }
+
+  text(chunk: string): void {
+    const bytes = this.#encoder.encode(chunk);
+    if (!this.#diverged && !chunk.includes("\uFFFD")) {
+      this.#sent += bytes.byteLength;
+      this.#emit(bytes);
+      return;
+    }
+    this.#diverged = true;
+    this.#held.push(bytes);
+  }
+
+  end(exact: Uint8Array | undefined): void {
+    if (!this.#diverged) return;
+    if (exact === undefined || exact.byteLength < this.#sent) {
+      for (const bytes of this.#held) this.#emit(bytes);
+      return;
+    }
+    if (exact.byteLength > this.#sent) this.#emit(exact.subarray(this.#sent));
+  }
+}
+
 /** A local sandbox dressed as a container of the bridge. */
 class LocalFakeContainer implements FakeContainer {
   readonly #sandbox: Sandbox;
@@ -20,15 +58,19 @@ class LocalFakeContainer implements FakeContainer {
   }
 
   async exec(request: FakeContainerExecRequest) {
+    const stdout = new ExactStream(request.onStdout);
+    const stderr = new ExactStream(request.onStderr);
     try {
       const result = await this.#sandbox.exec([...request.argv], {
         cwd: request.cwd,
         ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
         signal: request.signal,
         maxOutputBytes: unlimitedOutputBytes,
-        onStdout: (text) => request.onStdout(this.#encoder.encode(text)),
-        onStderr: (text) => request.onStderr(this.#encoder.encode(text)),
+        onStdout: (text) => stdout.text(text),
+        onStderr: (text) => stderr.text(text),
       });
+      stdout.end(result.stdoutBytes);
+      stderr.end(result.stderrBytes);
       return result.timedOut ? { timedOut: true as const } : { exitCode: result.exitCode };
     } catch (error) {
       // A cwd that is not a directory: the container's shell reports it on stderr and exits 1.
@@ -53,9 +95,12 @@ class LocalFakeContainer implements FakeContainer {
   }
 
   async #readInside(path: string): Promise<Uint8Array | undefined> {
-    const result = await this.#sandbox.exec(["base64", "-w", "0", "--", path], {
-      maxOutputBytes: unlimitedOutputBytes,
-    });
+    const result = await this.#sandbox.exec(
+      ["sh", "-c", '[ -d "$1" ] && exit 3; exec base64 -w 0 -- "$1"', "sh", path],
+      { maxOutputBytes: unlimitedOutputBytes },
+    );
+    // The container's file service answers IS_DIRECTORY, which the bridge reports as a failed read.
+    if (result.exitCode === 3) throw new Error(`Cannot perform this operation on a directory: ${path}`);
     if (result.exitCode !== 0) return undefined;
     return new Uint8Array(Buffer.from(result.stdout, "base64"));
   }

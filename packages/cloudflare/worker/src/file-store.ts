@@ -1,7 +1,10 @@
 /**
  * A sandbox's files in its Durable Object's SQLite storage. Rows are capped at 2 MB there, so
- * each file is stored in 1 MiB chunks.
+ * each file is stored in 1 MiB chunks. The `entries` table records directories (so an empty one
+ * exists) and the modification time of files and directories; a file stored before it existed has
+ * no row there and reports the sandbox's creation time.
  */
+import { type EntryChanges, type StoredEntry, WorkspaceIndex } from "../../src/isolate/workspace-entries.ts";
 
 const chunkBytes = 1024 * 1024;
 
@@ -13,6 +16,9 @@ export class FileStore {
     this.#sql = sql;
     this.#sql.exec(
       "CREATE TABLE IF NOT EXISTS files (path TEXT NOT NULL, chunk INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (path, chunk))",
+    );
+    this.#sql.exec(
+      "CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, directory INTEGER NOT NULL, modified_at INTEGER NOT NULL)",
     );
   }
 
@@ -32,9 +38,34 @@ export class FileStore {
     return row.total ?? 0;
   }
 
-  /** Whether any file is stored. */
+  /** Whether the workspace holds nothing (no file, no directory). */
   isEmpty(): boolean {
-    return this.#sql.exec("SELECT 1 FROM files LIMIT 1").toArray().length === 0;
+    return (
+      this.#sql.exec("SELECT 1 FROM files LIMIT 1").toArray().length === 0 &&
+      this.#sql.exec("SELECT 1 FROM entries WHERE directory = 1 LIMIT 1").toArray().length === 0
+    );
+  }
+
+  /** Every file and directory with its size and time (metadata only, no file bytes). */
+  index(createdAt: number): WorkspaceIndex {
+    const stored: [string, StoredEntry][] = [];
+    const files = this.#sql
+      .exec<{ path: string; size: number; modified_at: number | null }>(
+        "SELECT files.path AS path, SUM(length(files.data)) AS size, entries.modified_at AS modified_at FROM files LEFT JOIN entries ON entries.path = files.path GROUP BY files.path",
+      )
+      .toArray();
+    for (const row of files) {
+      stored.push([row.path, { type: "file", size: row.size, modifiedAt: row.modified_at ?? createdAt }]);
+    }
+    const directories = this.#sql
+      .exec<{ path: string; modified_at: number }>(
+        "SELECT path, modified_at FROM entries WHERE directory = 1",
+      )
+      .toArray();
+    for (const row of directories) {
+      stored.push([row.path, { type: "directory", size: 0, modifiedAt: row.modified_at }]);
+    }
+    return new WorkspaceIndex(stored, createdAt);
   }
 
   /** One file's bytes, or `undefined` when it does not exist. */
@@ -53,8 +84,8 @@ export class FileStore {
     return bytes;
   }
 
-  /** Writes (or replaces) one file. */
-  write(path: string, bytes: Uint8Array): void {
+  /** Writes (or replaces) one file, modified at `now`. */
+  write(path: string, bytes: Uint8Array, now: number): void {
     this.#sql.exec("DELETE FROM files WHERE path = ?", path);
     // An empty file still needs a row to exist.
     const chunks = Math.max(1, Math.ceil(bytes.byteLength / chunkBytes));
@@ -62,6 +93,25 @@ export class FileStore {
       const part = bytes.subarray(chunk * chunkBytes, (chunk + 1) * chunkBytes);
       this.#sql.exec("INSERT INTO files (path, chunk, data) VALUES (?, ?, ?)", path, chunk, part);
     }
+    this.#sql.exec(
+      "INSERT OR REPLACE INTO entries (path, directory, modified_at) VALUES (?, 0, ?)",
+      path,
+      now,
+    );
+  }
+
+  /** Applies a file call's changes (see workspace-entries.ts); new directories are modified at `now`. */
+  apply(changes: EntryChanges, now: number): void {
+    for (const path of changes.deleteFiles) this.#deleteFile(path);
+    for (const path of changes.deleteDirectories) {
+      this.#sql.exec("DELETE FROM entries WHERE path = ? AND directory = 1", path);
+    }
+    for (const move of changes.moves) {
+      if (move.type === "file")
+        this.#sql.exec("UPDATE files SET path = ? WHERE path = ?", move.to, move.from);
+      this.#sql.exec("UPDATE entries SET path = ? WHERE path = ?", move.to, move.from);
+    }
+    for (const path of changes.addDirectories) this.#addDirectory(path, now);
   }
 
   /** Every file, path -> bytes. */
@@ -75,18 +125,55 @@ export class FileStore {
     return files;
   }
 
+  /** Every recorded directory. */
+  directories(): string[] {
+    return this.#sql
+      .exec<{ path: string }>("SELECT path FROM entries WHERE directory = 1 ORDER BY path")
+      .toArray()
+      .map((row) => row.path);
+  }
+
   /**
-   * Makes the stored files equal `files`, given `previous` (what was stored before the run): only
-   * files that changed are written and only files that went away are deleted.
+   * Makes the stored workspace equal what a run left (`files`, `directories`), given what was
+   * stored before it (`previous`, `previousDirectories`): only what changed is written and only
+   * what went away is deleted, so a call made while the run went on keeps its effect unless the
+   * run itself changed that path. Changed files are modified at `now`.
    */
-  replaceAll(files: Record<string, Uint8Array>, previous: Record<string, Uint8Array>): void {
+  replaceAll(
+    files: Record<string, Uint8Array>,
+    previous: Record<string, Uint8Array>,
+    directories: readonly string[],
+    previousDirectories: readonly string[],
+    now: number,
+  ): void {
     for (const path of Object.keys(previous)) {
-      if (!(path in files)) this.#sql.exec("DELETE FROM files WHERE path = ?", path);
+      if (!(path in files)) this.#deleteFile(path);
     }
     for (const [path, bytes] of Object.entries(files)) {
       const before = previous[path];
-      if (before === undefined || !sameBytes(before, bytes)) this.write(path, bytes);
+      if (before === undefined || !sameBytes(before, bytes)) this.write(path, bytes, now);
     }
+    const after = new Set(directories);
+    for (const path of previousDirectories) {
+      if (!after.has(path)) this.#sql.exec("DELETE FROM entries WHERE path = ? AND directory = 1", path);
+    }
+    const before = new Set(previousDirectories);
+    for (const path of directories) if (!before.has(path)) this.#addDirectory(path, now);
+    // A file now stands where a directory was recorded (changed while the run went on): the file wins.
+    this.#sql.exec("DELETE FROM entries WHERE directory = 1 AND path IN (SELECT DISTINCT path FROM files)");
+  }
+
+  #deleteFile(path: string): void {
+    this.#sql.exec("DELETE FROM files WHERE path = ?", path);
+    this.#sql.exec("DELETE FROM entries WHERE path = ? AND directory = 0", path);
+  }
+
+  #addDirectory(path: string, now: number): void {
+    this.#sql.exec(
+      "INSERT OR IGNORE INTO entries (path, directory, modified_at) VALUES (?, 1, ?)",
+      path,
+      now,
+    );
   }
 }
 

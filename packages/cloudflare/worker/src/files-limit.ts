@@ -18,12 +18,14 @@ export function enforceFilesLimit(
 ): FilesLimitCheck {
   const total = Object.values(files).reduce((sum, bytes) => sum + bytes.byteLength, 0);
   if (total <= limit) return { keep: true, result };
+  const notice = `sandport: the code left ${total} bytes of files, over the sandbox's limit of ${limit} bytes; its file changes were discarded\n`;
   return {
     keep: false,
     result: {
       ...result,
       exitCode: result.exitCode === 0 ? 1 : result.exitCode,
-      stderr: `${result.stderr}sandport: the code left ${total} bytes of files, over the sandbox's limit of ${limit} bytes; its file changes were discarded\n`,
+      stderr: `${result.stderr}${notice}`,
+      ...(result.output === undefined ? {} : { output: `${result.output}${notice}` }),
     },
   };
 }

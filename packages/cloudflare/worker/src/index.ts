@@ -15,6 +15,10 @@ import {
   parseCreateBody,
   parseExecuteBody,
   parseLabelsQuery,
+  parseListBody,
+  parsePathBody,
+  parseRecursiveBody,
+  parseRenameBody,
   parseRunBody,
   workspaceFilePath,
 } from "./request-validation.ts";
@@ -43,7 +47,7 @@ function sandboxStub(env: BridgeEnv, id: string) {
 async function execute(request: Request, env: BridgeEnv, exports: BridgeExports): Promise<Response> {
   const limits = bridgeLimits(env);
   const body = parseExecuteBody(await readJsonObject(request), limits.maxCodeBytes);
-  const mount = body.filesystem || Object.keys(body.files).length > 0;
+  const mount = body.filesystem || Object.keys(body.files).length > 0 || (body.directories ?? []).length > 0;
   const files: Record<string, Uint8Array> = {};
   if (mount) {
     for (const [path, text] of Object.entries(body.files))
@@ -57,6 +61,7 @@ async function execute(request: Request, env: BridgeEnv, exports: BridgeExports)
     maxOutputBytes: body.maxOutputBytes,
     process: body.process,
     files: mount ? files : undefined,
+    directories: body.directories ?? [],
   });
   if (outcome.files === undefined) return json(outcome.result satisfies BridgeExecuteResult);
   const checked = enforceFilesLimit(
@@ -67,7 +72,11 @@ async function execute(request: Request, env: BridgeEnv, exports: BridgeExports)
   if (!checked.keep) return json(checked.result satisfies BridgeExecuteResult);
   const encoded: Record<string, string> = {};
   for (const [path, bytes] of Object.entries(outcome.files)) encoded[path] = bytesToBase64(bytes);
-  return json({ ...checked.result, files: encoded } satisfies BridgeExecuteResult);
+  return json({
+    ...checked.result,
+    files: encoded,
+    directories: outcome.directories ?? [],
+  } satisfies BridgeExecuteResult);
 }
 
 /** Routes under `/v1/sandboxes/{id}`. */
@@ -92,8 +101,44 @@ async function sandboxRoute(request: Request, env: BridgeEnv, id: string, rest: 
       const bytes = unwrap(await sandbox.readFile(path));
       return new Response(bytes, { headers: { "content-type": "application/octet-stream" } });
     }
+  } else if (rest.startsWith("/fs/") && request.method === "POST") {
+    return fileSystemRoute(sandbox, rest.slice("/fs/".length), await readJsonObject(request));
   }
   throw new BridgeFailure("not_found", `no route ${request.method} /v1/sandboxes/{id}${rest}`);
+}
+
+/** `POST /v1/sandboxes/{id}/fs/{operation}`: the file calls on directories and entries. */
+async function fileSystemRoute(
+  sandbox: ReturnType<typeof sandboxStub>,
+  operation: string,
+  body: Record<string, unknown>,
+): Promise<Response> {
+  const done = () => new Response(null, { status: 204 });
+  switch (operation) {
+    case "list": {
+      const { path, recursive, maxEntries } = parseListBody(body);
+      return json(unwrap(await sandbox.listFiles(path, recursive, maxEntries)));
+    }
+    case "stat":
+      return json(unwrap(await sandbox.statFile(parsePathBody(body).path)));
+    case "mkdir": {
+      const { path, recursive } = parseRecursiveBody(body);
+      unwrap(await sandbox.makeDirectory(path, recursive));
+      return done();
+    }
+    case "remove": {
+      const { path, recursive } = parseRecursiveBody(body);
+      unwrap(await sandbox.removeFile(path, recursive));
+      return done();
+    }
+    case "rename": {
+      const { from, to } = parseRenameBody(body);
+      unwrap(await sandbox.renameFile(from, to));
+      return done();
+    }
+    default:
+      throw new BridgeFailure("not_found", `no route POST /v1/sandboxes/{id}/fs/${operation}`);
+  }
 }
 
 async function route(request: Request, env: BridgeEnv, ctx: ExecutionContext): Promise<Response> {

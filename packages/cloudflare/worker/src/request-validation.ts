@@ -7,6 +7,10 @@ import type {
   BridgeCreateBody,
   BridgeEgress,
   BridgeExecuteBody,
+  BridgeListBody,
+  BridgePathBody,
+  BridgeRecursiveBody,
+  BridgeRenameBody,
   BridgeRunBody,
 } from "../../src/isolate/bridge-protocol.ts";
 import { validAllowEntry } from "../../src/isolate/egress-policy.ts";
@@ -98,8 +102,58 @@ export function parseExecuteBody(body: Record<string, unknown>, maxCodeBytes: nu
     ...parseRunBody(body, maxCodeBytes),
     egress: egressOf(body.egress),
     files: stringRecord(body.files, "files"),
+    directories: directoryList(body.directories),
     maxFilesBytes: nonNegativeInteger(body.maxFilesBytes, "maxFilesBytes"),
   };
+}
+
+function directoryList(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) invalid("directories must be an array of paths");
+  return value.map((entry, index) => entryPath(entry, `directories[${index}]`, false));
+}
+
+/**
+ * A path of an `fs` body: relative to the workspace, `/`-separated, no empty, `.` or `..` segment;
+ * `""` (the workspace itself) only where `root` allows it.
+ */
+function entryPath(value: unknown, name: string, root: boolean): string {
+  if (typeof value !== "string") invalid(`${name} must be a string`);
+  if (value === "" && root) return value;
+  const segments = value.split("/");
+  if (
+    value.includes("\0") ||
+    segments.some((segment) => segment === "" || segment === "." || segment === "..")
+  ) {
+    invalid(`${name} must be relative to the workspace, without empty, . or .. segments`);
+  }
+  return value;
+}
+
+function booleanOf(value: unknown, name: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") invalid(`${name} must be a boolean`);
+  return value;
+}
+
+/** Body of `POST /v1/sandboxes/{id}/fs/stat`. */
+export function parsePathBody(body: Record<string, unknown>): BridgePathBody {
+  return { path: entryPath(body.path, "path", true) };
+}
+
+/** Body of `POST /v1/sandboxes/{id}/fs/mkdir` and `.../fs/remove`. */
+export function parseRecursiveBody(body: Record<string, unknown>): BridgeRecursiveBody {
+  return { path: entryPath(body.path, "path", true), recursive: booleanOf(body.recursive, "recursive") };
+}
+
+/** Body of `POST /v1/sandboxes/{id}/fs/list`. */
+export function parseListBody(body: Record<string, unknown>): BridgeListBody {
+  return { ...parseRecursiveBody(body), maxEntries: positiveInteger(body.maxEntries, "maxEntries") };
+}
+
+/** Body of `POST /v1/sandboxes/{id}/fs/rename`. */
+export function parseRenameBody(body: Record<string, unknown>): BridgeRenameBody {
+  return { from: entryPath(body.from, "from", true), to: entryPath(body.to, "to", true) };
 }
 
 /**

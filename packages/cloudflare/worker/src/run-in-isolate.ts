@@ -20,12 +20,16 @@ export interface IsolateRun {
   process: boolean;
   /** The workspace to mount, or `undefined` to run without one. */
   files: Record<string, Uint8Array> | undefined;
+  /** The workspace's directories (relative), created before the files. */
+  directories?: string[];
 }
 
 /** A run's result and, when a workspace was mounted, the workspace afterwards. */
 export interface IsolateRunOutcome {
   result: BridgeRunResult;
   files: Record<string, Uint8Array> | undefined;
+  /** Every directory of the workspace after the run, when it was mounted. */
+  directories?: string[];
 }
 
 /** What the runner module returns over RPC. */
@@ -35,7 +39,9 @@ interface RunnerReply {
   stderr: string;
   truncated: boolean;
   valueJson?: string;
+  output?: string;
   files?: Record<string, Uint8Array>;
+  directories?: string[];
 }
 
 /** The runner's RPC surface, as the bridge sees it. */
@@ -45,6 +51,7 @@ interface RunnerEntrypoint {
     maxOutputBytes: number;
     process: boolean;
     files: Record<string, Uint8Array> | undefined;
+    directories: string[] | undefined;
   }): Promise<RunnerReply>;
 }
 
@@ -93,6 +100,7 @@ export async function runInIsolate(
         maxOutputBytes: run.maxOutputBytes,
         process: run.process,
         files: run.files,
+        directories: run.files === undefined ? undefined : (run.directories ?? []),
       }),
       deadline,
     ]);
@@ -100,10 +108,13 @@ export async function runInIsolate(
     if (reply === "timeout") {
       return { result: timedOutResult(durationMs, run.timeoutMs), files: undefined };
     }
-    const { files, ...rest } = reply;
+    const { files, directories, ...rest } = reply;
+    if (run.files === undefined)
+      return { result: { ...rest, timedOut: false, durationMs }, files: undefined };
     return {
       result: { ...rest, timedOut: false, durationMs },
-      files: run.files === undefined ? undefined : (files ?? {}),
+      files: files ?? {},
+      directories: directories ?? [],
     };
   } catch (error) {
     const durationMs = Date.now() - started;
@@ -118,10 +129,12 @@ export async function runInIsolate(
 }
 
 function timedOutResult(durationMs: number, timeoutMs: number): BridgeRunResult {
+  const stderr = `sandport: the code ran past its ${timeoutMs} ms timeout and was stopped\n`;
   return {
     exitCode: timedOutExitCode,
     stdout: "",
-    stderr: `sandport: the code ran past its ${timeoutMs} ms timeout and was stopped\n`,
+    stderr,
+    output: stderr,
     truncated: false,
     timedOut: true,
     durationMs,
@@ -130,5 +143,6 @@ function timedOutResult(durationMs: number, timeoutMs: number): BridgeRunResult 
 
 function loadFailure(error: unknown, durationMs: number): BridgeRunResult {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return { exitCode: 1, stdout: "", stderr: `${text}\n`, truncated: false, timedOut: false, durationMs };
+  const stderr = `${text}\n`;
+  return { exitCode: 1, stdout: "", stderr, output: stderr, truncated: false, timedOut: false, durationMs };
 }

@@ -21,10 +21,15 @@ import { format, inspect } from "node:util";
 const workspace = ${JSON.stringify(isolateWorkspace)};
 const encoder = new TextEncoder();
 
-/** Captured text of one stream, cut at a byte limit on a character boundary. */
+/**
+ * Captured text of one stream, cut at a byte limit on a character boundary. What is kept also goes
+ * to \`combined\` (a captured stream both share, with the same limit), so it holds their output in
+ * the order it was written.
+ */
 class CapturedStream {
-  constructor(limit) {
+  constructor(limit, combined) {
     this.limit = limit;
+    this.combined = combined;
     this.parts = [];
     this.bytes = 0;
     this.truncated = false;
@@ -33,14 +38,18 @@ class CapturedStream {
     if (this.truncated) return;
     const encoded = encoder.encode(text);
     if (this.bytes + encoded.byteLength <= this.limit) {
-      this.parts.push(text);
+      this.keep(text);
       this.bytes += encoded.byteLength;
       return;
     }
     const room = encoded.subarray(0, this.limit - this.bytes);
-    this.parts.push(new TextDecoder().decode(room, { stream: true }));
+    this.keep(new TextDecoder().decode(room, { stream: true }));
     this.bytes = this.limit;
     this.truncated = true;
+  }
+  keep(text) {
+    this.parts.push(text);
+    this.combined?.write(text);
   }
   text() {
     return this.parts.join("");
@@ -86,8 +95,9 @@ function parentOf(path) {
   return path.slice(0, path.lastIndexOf("/"));
 }
 
-function mount(fs, files) {
+function mount(fs, files, directories) {
   fs.mkdirSync(workspace, { recursive: true });
+  for (const path of directories) fs.mkdirSync(workspace + "/" + path, { recursive: true });
   for (const [path, bytes] of Object.entries(files)) {
     const target = workspace + "/" + path;
     fs.mkdirSync(parentOf(target), { recursive: true });
@@ -96,9 +106,10 @@ function mount(fs, files) {
   process.chdir(workspace);
 }
 
-/** Every regular file under the workspace; links and special files are not part of it. */
+/** Every regular file and directory under the workspace; links and special files are not part of it. */
 function collect(fs) {
   const files = {};
+  const directories = [];
   const pending = [""];
   while (pending.length > 0) {
     const directory = pending.pop();
@@ -110,17 +121,20 @@ function collect(fs) {
     }
     for (const entry of entries) {
       const relative = directory + "/" + entry.name;
-      if (entry.isDirectory()) pending.push(relative);
-      else if (entry.isFile()) files[relative.slice(1)] = new Uint8Array(fs.readFileSync(workspace + relative));
+      if (entry.isDirectory()) {
+        pending.push(relative);
+        directories.push(relative.slice(1));
+      } else if (entry.isFile()) files[relative.slice(1)] = new Uint8Array(fs.readFileSync(workspace + relative));
     }
   }
-  return files;
+  return { files, directories };
 }
 
 export default class SandportRunner extends WorkerEntrypoint {
   async run(input) {
-    const stdout = new CapturedStream(input.maxOutputBytes);
-    const stderr = new CapturedStream(input.maxOutputBytes);
+    const combined = new CapturedStream(input.maxOutputBytes, undefined);
+    const stdout = new CapturedStream(input.maxOutputBytes, combined);
+    const stderr = new CapturedStream(input.maxOutputBytes, combined);
     installConsole(stdout, stderr, input.process);
     // The first touch of \`process\` costs a few ms per isolate, so only code that names it pays.
     if (input.process) {
@@ -130,7 +144,7 @@ export default class SandportRunner extends WorkerEntrypoint {
       Object.assign(process.env, input.env);
     }
     const fs = input.files === undefined ? undefined : await import("node:fs");
-    if (fs !== undefined) mount(fs, input.files);
+    if (fs !== undefined) mount(fs, input.files, input.directories ?? []);
     let exitCode = 0;
     let valueJson;
     try {
@@ -146,13 +160,16 @@ export default class SandportRunner extends WorkerEntrypoint {
         stderr.write(describeError(error) + "\\n");
       }
     }
+    const workspaceAfter = fs === undefined ? undefined : collect(fs);
     return {
       exitCode,
       stdout: stdout.text(),
       stderr: stderr.text(),
+      output: combined.text(),
       truncated: stdout.truncated || stderr.truncated,
       valueJson,
-      files: fs === undefined ? undefined : collect(fs),
+      files: workspaceAfter?.files,
+      directories: workspaceAfter?.directories,
     };
   }
 }

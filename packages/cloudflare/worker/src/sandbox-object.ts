@@ -7,10 +7,13 @@ import { DurableObject } from "cloudflare:workers";
 import type {
   BridgeCreateBody,
   BridgeEgress,
+  BridgeFileEntry,
+  BridgeFileList,
   BridgeRunBody,
   BridgeRunResult,
   BridgeSandboxInfo,
 } from "../../src/isolate/bridge-protocol.ts";
+import type { EntryChanges, EntryFailure } from "../../src/isolate/workspace-entries.ts";
 import { type BridgeEnv, bridgeLimits } from "./bridge-env.ts";
 import { FileStore } from "./file-store.ts";
 import { enforceFilesLimit } from "./files-limit.ts";
@@ -88,6 +91,7 @@ export class SandboxObject extends DurableObject<BridgeEnv> {
     if (settings === undefined) return noSandbox;
     const mount = body.filesystem || !this.#files.isEmpty();
     const before = mount ? this.#files.readAll() : {};
+    const directoriesBefore = mount ? this.#files.directories() : [];
     const outcome = await runInIsolate(this.env.LOADER, this.ctx.exports as unknown as BridgeExports, {
       code: body.code,
       env: { ...settings.env, ...body.env },
@@ -96,17 +100,31 @@ export class SandboxObject extends DurableObject<BridgeEnv> {
       maxOutputBytes: body.maxOutputBytes,
       process: body.process,
       files: mount ? before : undefined,
+      directories: directoriesBefore,
     });
     if (outcome.files === undefined) return succeeded(outcome.result);
     const checked = enforceFilesLimit(outcome.result, outcome.files, this.#filesLimit(settings));
-    if (checked.keep) this.#files.replaceAll(outcome.files, before);
+    if (checked.keep) {
+      this.#files.replaceAll(
+        outcome.files,
+        before,
+        outcome.directories ?? directoriesBefore,
+        directoriesBefore,
+        Date.now(),
+      );
+    }
     return succeeded(checked.result);
   }
 
-  /** Writes one file, refusing it when the sandbox would exceed its size limit. */
+  /**
+   * Writes one file (recording the parent directories it creates), refusing it where a directory
+   * stands or a parent is a file, and when the sandbox would exceed its size limit.
+   */
   async writeFile(path: string, bytes: Uint8Array): Promise<Outcome<null>> {
     const settings = await this.#settings();
     if (settings === undefined) return noSandbox;
+    const plan = this.#files.index(settings.createdAt).planWrite(path);
+    if (!plan.ok) return failedEntry(plan);
     const limit = this.#filesLimit(settings);
     const total = this.#files.totalBytes() - this.#files.sizeOf(path) + bytes.byteLength;
     if (total > limit) {
@@ -115,15 +133,62 @@ export class SandboxObject extends DurableObject<BridgeEnv> {
         `the sandbox's files would take ${total} bytes, over its limit of ${limit} bytes`,
       );
     }
-    this.#files.write(path, bytes);
+    const now = Date.now();
+    this.#files.write(path, bytes, now);
+    this.#files.apply(plan, now);
     return succeeded(null);
   }
 
-  /** One file's bytes. */
+  /** One file's bytes; a directory is `invalid_request`. */
   async readFile(path: string): Promise<Outcome<Uint8Array>> {
-    if ((await this.#settings()) === undefined) return noSandbox;
+    const settings = await this.#settings();
+    if (settings === undefined) return noSandbox;
     const bytes = this.#files.read(path);
-    return bytes === undefined ? failed("not_found", "no such file in the sandbox") : succeeded(bytes);
+    if (bytes !== undefined) return succeeded(bytes);
+    const check = this.#files.index(settings.createdAt).checkReadable(path);
+    return check.ok ? failed("not_found", "no such file in the sandbox") : failedEntry(check);
+  }
+
+  /** What a directory holds: at most `maxEntries + 1` entries, sorted by path. */
+  async listFiles(path: string, recursive: boolean, maxEntries: number): Promise<Outcome<BridgeFileList>> {
+    const settings = await this.#settings();
+    if (settings === undefined) return noSandbox;
+    const listing = this.#files.index(settings.createdAt).list(path, recursive, maxEntries);
+    return listing.ok ? succeeded({ entries: listing.entries }) : failedEntry(listing);
+  }
+
+  /** One entry. */
+  async statFile(path: string): Promise<Outcome<BridgeFileEntry>> {
+    const settings = await this.#settings();
+    if (settings === undefined) return noSandbox;
+    const entry = this.#files.index(settings.createdAt).stat(path);
+    return "ok" in entry ? failedEntry(entry) : succeeded(entry);
+  }
+
+  /** Makes a directory. */
+  makeDirectory(path: string, recursive: boolean): Promise<Outcome<null>> {
+    return this.#change((index) => index.planMakeDirectory(path, recursive));
+  }
+
+  /** Removes a file or a directory. */
+  removeFile(path: string, recursive: boolean): Promise<Outcome<null>> {
+    return this.#change((index) => index.planRemove(path, recursive));
+  }
+
+  /** Renames a file or a directory. */
+  renameFile(from: string, to: string): Promise<Outcome<null>> {
+    return this.#change((index) => index.planRename(from, to));
+  }
+
+  async #change(
+    plan: (index: ReturnType<FileStore["index"]>) => EntryChanges | EntryFailure,
+  ): Promise<Outcome<null>> {
+    const settings = await this.#settings();
+    if (settings === undefined) return noSandbox;
+    const changes = plan(this.#files.index(settings.createdAt));
+    if (!changes.ok) return failedEntry(changes);
+    this.#files.apply(changes, Date.now());
+    return succeeded(null);
   }
 
   /** Deletes the sandbox and everything it stored. Idempotent. */
@@ -138,6 +203,10 @@ export class SandboxObject extends DurableObject<BridgeEnv> {
   override async alarm(): Promise<void> {
     await this.destroy();
   }
+}
+
+function failedEntry(failure: EntryFailure): Outcome<never> {
+  return failed(failure.code, failure.message);
 }
 
 function infoOf(settings: SandboxSettings): BridgeSandboxInfo {
