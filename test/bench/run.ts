@@ -5,6 +5,7 @@
  */
 import { availableParallelism, loadavg } from "node:os";
 import { benchIsolate } from "./isolate-bench.ts";
+import { benchKit } from "./kit-bench.ts";
 import { benchLocal } from "./local-bench.ts";
 import { printReport } from "./report.ts";
 
@@ -12,8 +13,9 @@ import { printReport } from "./report.ts";
 const loadBefore = loadavg()[0] as number;
 const local = await benchLocal();
 const isolateRows = await benchIsolate();
+const kitRows = await benchKit();
 printReport(
   `sandport bench — node ${process.version}, ${process.arch}, ${availableParallelism()} cores, ` +
     `load average ${loadBefore.toFixed(2)} at start, isolation selected: ${local.isolationSelected}`,
-  [...local.rows, ...isolateRows],
+  [...local.rows, ...isolateRows, ...kitRows],
 );
