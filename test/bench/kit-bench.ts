@@ -40,7 +40,7 @@ export async function benchKit(): Promise<BenchRow[]> {
   const url = "https://sandbox-bridge.bench.test";
   const bridge = createContainerBridgeFake({ url, token: "bench-token" });
   const mock = setupServer(...bridge.handlers);
-  mock.listen({ onUnhandledRequest: "error" });
+  mock.listen({ onUnhandledFrame: "error" });
   const provider = createCloudflareContainerProvider({ providerId: "bench", url, token: "bench-token" });
   let requestsPerCycle = 0;
   try {

@@ -5,8 +5,13 @@ import {
   type CreateSandboxRequest,
   type ExecOptions,
   type ExecResult,
+  type ExposedPort,
+  type FileInfo,
+  type ListFilesOptions,
   type ListFilter,
+  type MakeDirectoryOptions,
   type ProviderCapabilities,
+  type RemoveFileOptions,
   type RunCodeOptions,
   type Runtime,
   type Sandbox,
@@ -70,6 +75,34 @@ describe("specification types", () => {
       (path: string, data: Uint8Array | string, options?: CallOptions) => Promise<void>
     >();
     expectTypeOf<Sandbox["destroy"]>().toEqualTypeOf<(options?: CallOptions) => Promise<void>>();
+  });
+
+  it("requires the file calls beyond read and write on every Sandbox", () => {
+    expectTypeOf<Sandbox["listFiles"]>().toEqualTypeOf<
+      (path: string, options?: ListFilesOptions) => Promise<FileInfo[]>
+    >();
+    expectTypeOf<Sandbox["statFile"]>().toEqualTypeOf<
+      (path: string, options?: CallOptions) => Promise<FileInfo>
+    >();
+    expectTypeOf<Sandbox["makeDirectory"]>().toEqualTypeOf<
+      (path: string, options?: MakeDirectoryOptions) => Promise<void>
+    >();
+    expectTypeOf<Sandbox["removeFile"]>().toEqualTypeOf<
+      (path: string, options?: RemoveFileOptions) => Promise<void>
+    >();
+    expectTypeOf<Sandbox["renameFile"]>().toEqualTypeOf<
+      (from: string, to: string, options?: CallOptions) => Promise<void>
+    >();
+    expectTypeOf<FileInfo["type"]>().toEqualTypeOf<"file" | "directory" | "symlink" | "other">();
+  });
+
+  it("keeps exposePort and the provider's dispose optional", () => {
+    expectTypeOf<undefined>().toExtend<Sandbox["exposePort"]>();
+    expectTypeOf<NonNullable<Sandbox["exposePort"]>>().toEqualTypeOf<
+      (port: number, options?: CallOptions) => Promise<ExposedPort>
+    >();
+    expectTypeOf<undefined>().toExtend<SandboxProvider["dispose"]>();
+    expectTypeOf<NonNullable<SandboxProvider["dispose"]>>().toEqualTypeOf<() => Promise<void>>();
   });
 
   it("keeps runCode and spawn optional on Sandbox", () => {
