@@ -6,7 +6,7 @@
  */
 import { createServer } from "node:http";
 import { createCloudflareContainerProvider } from "@sandport/cloudflare";
-import { createContainerBridgeFake } from "@sandport/cloudflare/testing";
+import { createSandboxBridgeFake } from "@sandport/cloudflare/testing";
 import { createHttpClient } from "@sandport/core";
 import { setupServer } from "msw/node";
 import type { BenchRow } from "./report.ts";
@@ -38,7 +38,7 @@ export async function benchKit(): Promise<BenchRow[]> {
 
   // The same provider through its fake: the cycle, and how many wire calls one cycle makes.
   const url = "https://sandbox-bridge.bench.test";
-  const bridge = createContainerBridgeFake({ url, token: "bench-token" });
+  const bridge = createSandboxBridgeFake({ url, token: "bench-token" });
   const mock = setupServer(...bridge.handlers);
   mock.listen({ onUnhandledFrame: "error" });
   const provider = createCloudflareContainerProvider({ providerId: "bench", url, token: "bench-token" });

@@ -1,11 +1,21 @@
 /**
  * The READMEs and docs stay inside the repository: no http(s) URL, no link or path that leaves the
  * repository, no link to a file that does not exist, and every `@sandport/<name>` they mention is
- * a workspace package. A package's README and CHANGELOG ship on their own in its tarball, so their
- * links stay inside the package.
+ * a workspace package. A package's README and CHANGELOG ship on their own in its tarball, so every
+ * Markdown file of a package (its README and CHANGELOG, and any other, such as `worker/README.md`)
+ * keeps its links inside the package.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readWorkspacePackages, repositoryRoot } from "./workspace-packages.ts";
 
@@ -96,13 +106,25 @@ export function documentProblems(text: string, rules: DocumentRules): string[] {
   return problems;
 }
 
-/** Markdown files under `folder`, recursively (none when it does not exist). */
-function markdownFiles(folder: string): string[] {
+/** Folders that hold no documents of ours: dependencies, build output, tool caches. */
+const skippedFolders: ReadonlySet<string> = new Set(["node_modules", "dist"]);
+
+/**
+ * Markdown files under `folder`, recursively (none when it does not exist), leaving out
+ * {@link skippedFolders} and hidden folders.
+ */
+export function markdownFiles(folder: string): string[] {
   if (!existsSync(folder)) return [];
-  return readdirSync(folder, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith(".md"))
-    .map((entry) => join(entry.parentPath, entry.name))
-    .sort();
+  const found: string[] = [];
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) {
+      if (!skippedFolders.has(entry.name) && !entry.name.startsWith(".")) found.push(...markdownFiles(path));
+    } else if (entry.isFile() && entry.name.endsWith(".md")) {
+      found.push(path);
+    }
+  }
+  return found.sort();
 }
 
 /** The documents checked, each with the folder its links must stay in. */
@@ -113,9 +135,12 @@ function documents(): { file: string; boundary: string }[] {
     ...markdownFiles(join(repositoryRoot, "docs")),
     ...markdownFiles(join(repositoryRoot, ".changeset")),
   ].map((file) => ({ file, boundary: repositoryRoot }));
-  const inPackages = readWorkspacePackages().flatMap(({ directory }) =>
-    ["README.md", "CHANGELOG.md"].map((name) => ({ file: join(directory, name), boundary: directory })),
-  );
+  const inPackages = readWorkspacePackages().flatMap(({ directory }) => {
+    // README and CHANGELOG are listed even when missing, so the test reports them as missing.
+    const required = ["README.md", "CHANGELOG.md"].map((name) => join(directory, name));
+    const files = [...new Set([...required, ...markdownFiles(directory)])];
+    return files.map((file) => ({ file, boundary: directory }));
+  });
   return [...inRepository, ...inPackages];
 }
 
@@ -130,10 +155,41 @@ describe("READMEs and docs", () => {
     });
   }
 
+  it("cover every Markdown file under packages/, nested ones such as worker/README.md included", () => {
+    const checked = documents().map(({ file }) => relative(repositoryRoot, file));
+    expect(checked).toContain(join("packages", "cloudflare", "worker", "README.md"));
+    expect(checked.filter((file) => file.split(sep).includes("node_modules"))).toEqual([]);
+  });
+
   it("include docs/architecture.md, which the README points to", () => {
     const readme = readFileSync(join(repositoryRoot, "README.md"), "utf8");
     expect(readme).toContain("](docs/architecture.md)");
     expect(existsSync(join(repositoryRoot, "docs", "architecture.md"))).toBe(true);
+  });
+});
+
+describe("markdownFiles", () => {
+  it("finds nested Markdown files but none under node_modules, dist or hidden folders", () => {
+    const folder = mkdtempSync(join(tmpdir(), "sandport-docs-links-"));
+    try {
+      for (const path of [
+        "README.md",
+        "worker/README.md",
+        "worker/src/notes.md",
+        "worker/src/index.ts",
+        "node_modules/dependency/README.md",
+        "dist/README.md",
+        ".turbo/log.md",
+      ]) {
+        mkdirSync(dirname(join(folder, path)), { recursive: true });
+        writeFileSync(join(folder, path), "text\n");
+      }
+      expect(markdownFiles(folder).map((file) => relative(folder, file))).toEqual(
+        ["README.md", join("worker", "README.md"), join("worker", "src", "notes.md")].sort(),
+      );
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
 

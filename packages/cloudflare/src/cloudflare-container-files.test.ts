@@ -1,6 +1,6 @@
 /**
  * The container's file calls beyond read and write, done with commands in the container (the
- * bridge fake runs them for real in local sandboxes), and what exec results carry besides text:
+ * sandbox bridge fake runs them for real in local sandboxes), and what exec results carry besides text:
  * the raw bytes of each stream and both streams interleaved.
  */
 import { expectSandportError } from "@sandport/contract";
@@ -11,14 +11,14 @@ import { createCloudflareContainerProvider } from "./cloudflare-container-provid
 import { fileScriptStatus } from "./container/container-files.ts";
 import {
   type ContainerExecutor,
-  createContainerBridgeFake,
+  createSandboxBridgeFake,
   type FakeContainer,
   type FakeContainerExecRequest,
 } from "./testing/index.ts";
 
 const token = "container-files-token-31ab";
 const url = "https://files-bridge.test";
-const bridge = createContainerBridgeFake({ url, token });
+const bridge = createSandboxBridgeFake({ url, token });
 
 /**
  * What a scripted container does for each command: output chunks in order, then an exit status;
@@ -47,7 +47,7 @@ const scriptedExecutor: ContainerExecutor = {
   }),
 };
 const scriptedUrl = "https://scripted-bridge.test";
-const scripted = createContainerBridgeFake({ url: scriptedUrl, token, executor: scriptedExecutor });
+const scripted = createSandboxBridgeFake({ url: scriptedUrl, token, executor: scriptedExecutor });
 const server = setupServer(...bridge.handlers, ...scripted.handlers);
 
 const created: Sandbox[] = [];

@@ -1,25 +1,29 @@
 import { type Sandbox, SandportError } from "@sandport/core";
+import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   cloudflareContainerProviderFactory,
   createCloudflareContainerProvider,
 } from "./cloudflare-container-provider.ts";
-import { BridgeResponseError, errorFromBridgeResponse } from "./container/cloudflare-container-errors.ts";
+import {
+  errorFromSandboxBridgeResponse,
+  SandboxBridgeResponseError,
+} from "./container/cloudflare-container-errors.ts";
 import { timeoutGraceMs } from "./container/container-exec.ts";
 import { execArgv } from "./container/container-request-mapping.ts";
-import { mintBridgeId } from "./testing/container-bridge-rules.ts";
-import { type ContainerExecutor, createContainerBridgeFake, type FakeContainer } from "./testing/index.ts";
+import { type ContainerExecutor, createSandboxBridgeFake, type FakeContainer } from "./testing/index.ts";
+import { mintSandboxBridgeId } from "./testing/sandbox-bridge-rules.ts";
 
 const token = "sandport-secret-token-9f8e7d6c";
 const url = "https://sandbox-bridge.test";
-const bridge = createContainerBridgeFake({ url, token });
+const bridge = createSandboxBridgeFake({ url, token });
 
-/** Containers whose commands fail inside the container (the bridge's `exec_error`). */
+/** Containers whose commands fail inside the container (the sandbox bridge's `exec_error`). */
 const brokenExecutor: ContainerExecutor = {
   start: async () => memoryContainer(async () => Promise.reject(new Error("session shell terminated"))),
 };
-/** Containers whose commands never end and never report a timeout: a silent, stuck bridge. */
+/** Containers whose commands never end and never report a timeout: a silent, stuck sandbox bridge. */
 const stuckExecutor: ContainerExecutor = {
   start: async () =>
     memoryContainer(
@@ -29,17 +33,17 @@ const stuckExecutor: ContainerExecutor = {
         ),
     ),
 };
-const brokenBridge = createContainerBridgeFake({
+const brokenBridge = createSandboxBridgeFake({
   url: "https://broken-bridge.test",
   token,
   executor: brokenExecutor,
 });
-const stuckBridge = createContainerBridgeFake({
+const stuckBridge = createSandboxBridgeFake({
   url: "https://stuck-bridge.test",
   token,
   executor: stuckExecutor,
 });
-const smallBridge = createContainerBridgeFake({ url: "https://small-bridge.test", token, maxInstances: 1 });
+const smallBridge = createSandboxBridgeFake({ url: "https://small-bridge.test", token, maxInstances: 1 });
 
 const server = setupServer(
   ...bridge.handlers,
@@ -106,6 +110,7 @@ const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 beforeAll(() => server.listen({ onUnhandledFrame: "error" }));
 afterEach(async () => {
+  server.resetHandlers();
   await Promise.all(created.splice(0).map((sandbox) => sandbox.destroy().catch(() => {})));
   for (const fake of [bridge, brokenBridge, stuckBridge, smallBridge]) {
     fake.clearFaults();
@@ -216,7 +221,7 @@ describe("cloudflare-container provider: requests on the wire", () => {
     await sandbox.writeFile("sub/dir/file.txt", "x");
     bridge.clearCalls();
     expect((await sandbox.exec(["pwd"], { cwd: "sub/./dir" })).stdout).toBe("/workspace/sub/dir\n");
-    // First the check that the directory exists (the bridge would report a failed cd as exit 1).
+    // First the check that the directory exists (the sandbox bridge would report a failed cd as exit 1).
     expect(bridge.calls[0]?.body).toMatchObject({
       argv: ["test", "-d", "/workspace/sub/dir"],
       cwd: "/workspace",
@@ -228,7 +233,7 @@ describe("cloudflare-container provider: requests on the wire", () => {
     expect(bridge.calls).toEqual([]);
   });
 
-  it("encodes file names so the bridge addresses the same file, and refuses %, # and ?", async () => {
+  it("encodes file names so the sandbox bridge addresses the same file, and refuses %, # and ?", async () => {
     const sandbox = await createSandbox();
     bridge.clearCalls();
     await sandbox.writeFile("dir/a b+c:d=e ✓.txt", "spaced");
@@ -245,7 +250,7 @@ describe("cloudflare-container provider: requests on the wire", () => {
     expect(bridge.calls).toEqual([]);
   });
 
-  it("refuses a file over the bridge's 32 MiB limit with output_limit, without sending it", async () => {
+  it("refuses a file over the sandbox bridge's 32 MiB limit with output_limit, without sending it", async () => {
     const sandbox = await createSandbox();
     bridge.clearCalls();
     const error = await failure(() => sandbox.writeFile("big.bin", new Uint8Array(32 * 1024 * 1024 + 1)));
@@ -253,7 +258,7 @@ describe("cloudflare-container provider: requests on the wire", () => {
     expect(bridge.calls).toEqual([]);
   });
 
-  it("destroys with one DELETE, and a destroyed sandbox is not_found without asking the bridge", async () => {
+  it("destroys with one DELETE, and a destroyed sandbox is not_found without asking the sandbox bridge", async () => {
     const sandbox = await createSandbox();
     bridge.clearCalls();
     await sandbox.destroy();
@@ -280,8 +285,8 @@ describe("cloudflare-container provider: connect", () => {
     expect((await connected.exec(["printenv", "FROM_CREATE"])).stdout).toBe("kept\n");
   });
 
-  it("answers not_found for an id the bridge never issued, and deletes the container it started for it", async () => {
-    const unknown = `cloudflare-container:${mintBridgeId()}`;
+  it("answers not_found for an id the sandbox bridge never issued, and deletes the container it started for it", async () => {
+    const unknown = `cloudflare-container:${mintSandboxBridgeId()}`;
     const error = await failure(() => provider().connect(unknown));
     expectFailure(error, "not_found", false);
     expect(bridge.calls.map((call) => `${call.method} ${call.route}`)).toEqual([
@@ -317,7 +322,7 @@ describe("cloudflare-container provider: requests it cannot honour", () => {
 
   it("says why a lifetime cannot be honoured", async () => {
     const error = await failure(() => provider().create({ ttlMs: 1_000 }));
-    expect(error.message).toContain("the bridge has no sandbox lifetime");
+    expect(error.message).toContain("the sandbox bridge has no sandbox lifetime");
   });
 
   it("refuses stdin with unsupported_capability before sending anything", async () => {
@@ -437,16 +442,16 @@ describe("cloudflare-container provider: credentials and settings", () => {
   });
 });
 
-describe("cloudflare-container provider: bridge failures", () => {
+describe("cloudflare-container provider: sandbox bridge failures", () => {
   it("maps 401 to authentication and keeps the token out of every message", async () => {
     bridge.failNext({ kind: "unauthorized" });
     const error = await failure(() => provider().create({}));
     expectFailure(error, "authentication", false);
-    expect(error.cause).toBeInstanceOf(BridgeResponseError);
+    expect(error.cause).toBeInstanceOf(SandboxBridgeResponseError);
     expect(error.cause).toMatchObject({ status: 401, code: "unauthorized" });
   });
 
-  it("maps a wrong token, rejected by the bridge itself, to authentication", async () => {
+  it("maps a wrong token, rejected by the sandbox bridge itself, to authentication", async () => {
     const error = await failure(() => provider({ token: "not-the-right-token" }).create({}));
     expectFailure(error, "authentication", false);
     expect(everyMessage(error)).not.toContain("not-the-right-token");
@@ -457,8 +462,8 @@ describe("cloudflare-container provider: bridge failures", () => {
     expectFailure(await failure(() => provider().create({})), "permission_denied", false);
   });
 
-  it("maps the bridge's 403 invalid_request (a path outside /workspace) to invalid_request", () => {
-    const error = errorFromBridgeResponse(
+  it("maps the sandbox bridge's 403 invalid_request (a path outside /workspace) to invalid_request", () => {
+    const error = errorFromSandboxBridgeResponse(
       { status: 403, code: "invalid_request", message: "path must resolve to a location within /workspace" },
       { providerId: "cloudflare-container", operation: "readFile" },
     );
@@ -496,6 +501,84 @@ describe("cloudflare-container provider: bridge failures", () => {
     expectFailure(await failure(() => provider().create({})), "provider_unavailable", true);
   });
 
+  /** Answers the next `POST /sandbox` of the main fake with `response` instead of the fake. */
+  const answerCreate = (response: () => Response) =>
+    server.use(http.post(`${url}/v1/sandbox`, response, { once: true }));
+
+  it("maps 413 to output_limit, as every adapter does", async () => {
+    answerCreate(() => HttpResponse.json({ error: "too large", code: "payload_too_large" }, { status: 413 }));
+    const error = await failure(() => provider().create({}));
+    expectFailure(error, "output_limit", false);
+    expect(error.cause).toMatchObject({ status: 413, code: "payload_too_large" });
+  });
+
+  it("maps 503 with Retry-After to a retryable provider_unavailable with retryAfterMs", async () => {
+    bridge.failNext({ kind: "server-error", status: 503, code: "pool_error", retryAfter: "3" });
+    const error = await failure(() => provider().create({}));
+    expectFailure(error, "provider_unavailable", true);
+    expect(error.retryAfterMs).toBe(3_000);
+  });
+
+  it("maps a status it does not know to a provider_unavailable that is not retryable", async () => {
+    answerCreate(() => new HttpResponse("teapot", { status: 418 }));
+    const error = await failure(() => provider().create({}));
+    expectFailure(error, "provider_unavailable", false);
+    expect(error.message).toContain("HTTP 418");
+  });
+
+  it("refuses a redirect, so the token never reaches another origin", async () => {
+    let reached = false;
+    answerCreate(
+      () =>
+        new HttpResponse(null, { status: 307, headers: { location: "https://elsewhere.test/v1/sandbox" } }),
+    );
+    server.use(
+      http.all("https://elsewhere.test/*", () => {
+        reached = true;
+        return HttpResponse.json({ id: "abc" });
+      }),
+    );
+    const error = await failure(() => provider().create({}));
+    expectFailure(error, "provider_unavailable", true);
+    expect(reached).toBe(false);
+  });
+
+  it("fails an answer over the 64 MiB cap with output_limit instead of reading it whole", async () => {
+    answerCreate(() => new HttpResponse("{}", { headers: { "content-length": String(1 << 30) } }));
+    expectFailure(await failure(() => provider().create({})), "output_limit", false);
+    const sandbox = await createSandbox();
+    let sent = 0;
+    const chunk = new Uint8Array(1024 * 1024);
+    server.use(
+      http.get(
+        `${url}/v1/sandbox/:id/file/*`,
+        () =>
+          new HttpResponse(
+            new ReadableStream<Uint8Array>({
+              pull(controller) {
+                sent += 1;
+                if (sent > 80) controller.close();
+                else controller.enqueue(chunk);
+              },
+            }),
+            { headers: { "content-type": "application/octet-stream" } },
+          ),
+        { once: true },
+      ),
+    );
+    expectFailure(await failure(() => sandbox.readFile("huge.bin")), "output_limit", false);
+    expect(sent).toBeLessThanOrEqual(70);
+  });
+
+  it("keeps the token out of every message, also when the bridge's answer quotes it", async () => {
+    answerCreate(() =>
+      HttpResponse.json({ error: `token ${token} is not welcome`, code: "invalid_request" }, { status: 400 }),
+    );
+    const error = await failure(() => provider().create({}));
+    expectFailure(error, "invalid_request", false);
+    expect(error.cause).toMatchObject({ message: "token [redacted] is not welcome" });
+  });
+
   it("maps a full pool (503 capacity_exceeded) to quota_exceeded, retryable, and leaves nothing behind", async () => {
     const small = provider({ url: "https://small-bridge.test" });
     const first = await small.create({});
@@ -520,7 +603,7 @@ describe("cloudflare-container provider: bridge failures", () => {
     expect(error.cause).toBeInstanceOf(Error);
   });
 
-  it("maps a bridge URL that nothing answers to provider_unavailable (msw refuses unhandled requests)", async () => {
+  it("maps a sandbox bridge URL that nothing answers to provider_unavailable (msw refuses unhandled requests)", async () => {
     const error = await failure(() => provider({ url: "https://no-bridge-here.test" }).create({}));
     expectFailure(error, "provider_unavailable", true);
   });
@@ -575,7 +658,7 @@ describe("cloudflare-container provider: bridge failures", () => {
     expect(error.cause).toMatchObject({ code: "exec_error", message: "session shell terminated" });
   });
 
-  it("returns timedOut when the bridge stays silent past timeoutMs, instead of hanging", async () => {
+  it("returns timedOut when the sandbox bridge stays silent past timeoutMs, instead of hanging", async () => {
     const stuck = provider({ url: "https://stuck-bridge.test" });
     const sandbox = await stuck.create({});
     created.push(sandbox);

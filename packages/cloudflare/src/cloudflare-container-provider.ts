@@ -1,9 +1,9 @@
 /**
  * The `cloudflare-container` provider: Linux containers of `@cloudflare/sandbox`, reached from
- * outside Cloudflare through the team's deployed bridge Worker (`@cloudflare/sandbox/bridge`).
+ * outside Cloudflare through the team's deployed sandbox bridge (`@cloudflare/sandbox/bridge`).
  */
 import {
-  AbortedError,
+  abandonIfAborted,
   type CallOptions,
   type CreateSandboxRequest,
   defineProviderFactory,
@@ -11,6 +11,7 @@ import {
   NotFoundError,
   type ProviderCapabilities,
   parseCreateSandboxRequest,
+  parseProviderOptions,
   SandboxFailedError,
   type SandboxProvider,
   specificationVersion,
@@ -18,8 +19,7 @@ import {
   toSandportError,
   vendorIdFor,
 } from "@sandport/core";
-import { BridgeClient, defaultRequestTimeoutMs } from "./container/bridge-client.ts";
-import { BridgeResponseError } from "./container/cloudflare-container-errors.ts";
+import { SandboxBridgeResponseError } from "./container/cloudflare-container-errors.ts";
 import { containerCapabilities } from "./container/container-capabilities.ts";
 import { assertCreateSupported, fileRoutePath } from "./container/container-request-mapping.ts";
 import { ContainerSandbox, type ContainerSandboxContext } from "./container/container-sandbox.ts";
@@ -28,6 +28,7 @@ import {
   cloudflareContainerSettingsSchema,
 } from "./container/container-settings.ts";
 import { DestroyedSandboxes } from "./container/destroyed-sandboxes.ts";
+import { defaultRequestTimeoutMs, SandboxBridgeClient } from "./container/sandbox-bridge-client.ts";
 import { decodeSandboxMarker, encodeSandboxMarker, sandboxMarkerPath } from "./container/sandbox-marker.ts";
 
 export type { CloudflareContainerProviderSettings } from "./container/container-settings.ts";
@@ -38,7 +39,7 @@ const markerRoute = fileRoutePath(sandboxMarkerPath, "cloudflare-container");
 function isMissingFile(error: unknown): boolean {
   return (
     NotFoundError.isInstance(error) &&
-    error.cause instanceof BridgeResponseError &&
+    error.cause instanceof SandboxBridgeResponseError &&
     error.cause.code === "workspace_read_not_found"
   );
 }
@@ -48,13 +49,13 @@ export class CloudflareContainerProvider implements SandboxProvider {
   readonly specificationVersion = specificationVersion;
   readonly providerId: string;
   readonly capabilities: ProviderCapabilities;
-  readonly #client: BridgeClient;
+  readonly #client: SandboxBridgeClient;
   readonly #context: ContainerSandboxContext;
 
   constructor(settings: CloudflareContainerProviderSettings) {
     this.providerId = settings.providerId ?? "cloudflare-container";
     this.capabilities = containerCapabilities(settings);
-    this.#client = new BridgeClient(settings, this.providerId);
+    this.#client = new SandboxBridgeClient(settings, this.providerId);
     this.#context = {
       providerId: this.providerId,
       client: this.#client,
@@ -66,7 +67,7 @@ export class CloudflareContainerProvider implements SandboxProvider {
   }
 
   /**
-   * `POST /sandbox` mints an id; writing the sandbox marker then makes the bridge start the
+   * `POST /sandbox` mints an id; writing the sandbox marker then makes the sandbox bridge start the
    * container, so capacity and start failures surface here (where a router can fail over) and the
    * cold start is paid by `create`, not by the first command.
    */
@@ -78,13 +79,8 @@ export class CloudflareContainerProvider implements SandboxProvider {
 
   async #create(request: CreateSandboxRequest, options?: CallOptions): Promise<ContainerSandbox> {
     const parsed = parseCreateSandboxRequest(request);
-    const ownOptions = parsed.providerOptions?.[this.providerId];
-    if (ownOptions !== undefined && Object.keys(ownOptions).length > 0) {
-      throw new InvalidRequestError(
-        `providerOptions.${this.providerId}: the cloudflare-container provider takes no options (got ${Object.keys(ownOptions).join(", ")})`,
-        { providerId: this.providerId },
-      );
-    }
+    // The container provider takes no options: any key is refused, never ignored.
+    parseProviderOptions(this.providerId, parsed);
     assertCreateSupported(this.providerId, this.capabilities, parsed);
     const signal = options?.signal;
     throwIfAborted(signal, this.providerId);
@@ -99,22 +95,21 @@ export class CloudflareContainerProvider implements SandboxProvider {
         labels: { ...parsed.labels },
       });
       await this.#client.writeFile(vendorId, markerRoute, marker, "create (start the container)", signal);
-      if (signal?.aborted) {
-        throw new AbortedError("sandbox creation was aborted", {
-          cause: signal.reason,
-          providerId: this.providerId,
-        });
-      }
     } catch (error) {
-      // Whatever the bridge started for this id must not outlive a failed or abandoned create.
+      // Whatever the sandbox bridge started for this id must not outlive a failed or abandoned create.
       await this.#client.deleteSandbox(vendorId).catch(() => {});
       throw error;
     }
-    return new ContainerSandbox(this.#context, vendorId, environment);
+    // A caller who gave up while the container started gets nothing, and nothing is left behind.
+    return abandonIfAborted(
+      new ContainerSandbox(this.#context, vendorId, environment),
+      signal,
+      this.providerId,
+    );
   }
 
   /**
-   * Reads the sandbox marker. A missing marker means the bridge handed this id a fresh container
+   * Reads the sandbox marker. A missing marker means the sandbox bridge handed this id a fresh container
    * (the sandbox was destroyed, or its container was replaced after sleeping): that container is
    * deleted again and the answer is `not_found`.
    */
@@ -127,9 +122,12 @@ export class CloudflareContainerProvider implements SandboxProvider {
   async #connect(sandboxId: string, options?: CallOptions): Promise<ContainerSandbox> {
     const vendorId = vendorIdFor(this.providerId, sandboxId);
     if (!/^[a-z2-7]{1,128}$/.test(vendorId)) {
-      throw new InvalidRequestError(`sandbox id "${sandboxId}": the bridge's ids are lowercase base32`, {
-        providerId: this.providerId,
-      });
+      throw new InvalidRequestError(
+        `sandbox id "${sandboxId}": the sandbox bridge's ids are lowercase base32`,
+        {
+          providerId: this.providerId,
+        },
+      );
     }
     throwIfAborted(options?.signal, this.providerId);
     if (this.#context.destroyed.has(vendorId)) {
@@ -175,7 +173,7 @@ export function createCloudflareContainerProvider(
 export const cloudflareContainerProviderFactory = defineProviderFactory({
   type: "cloudflare-container",
   description:
-    "Linux containers of @cloudflare/sandbox, through the team's deployed bridge Worker (HTTPS, bearer token).",
+    "Linux containers of @cloudflare/sandbox, through the team's deployed sandbox bridge (HTTPS, bearer token).",
   settingsSchema: cloudflareContainerSettingsSchema,
   create: (settings, context) =>
     createCloudflareContainerProvider({ ...settings, providerId: context.providerId }),

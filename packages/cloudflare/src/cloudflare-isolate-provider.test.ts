@@ -165,10 +165,10 @@ async function count(): Promise<number> {
 }
 
 describe("files", () => {
-  it("refuses a write that would pass the sandbox's size limit with quota_exceeded", async () => {
+  it("refuses a write that would pass the sandbox's size limit with output_limit", async () => {
     await using sandbox = await provider.create({});
     await sandbox.writeFile("a.bin", new Uint8Array(40 * 1024));
-    await expectSandportError(() => sandbox.writeFile("b.bin", new Uint8Array(40 * 1024)), "quota_exceeded");
+    await expectSandportError(() => sandbox.writeFile("b.bin", new Uint8Array(40 * 1024)), "output_limit");
     // Replacing a file counts its new size only.
     await sandbox.writeFile("a.bin", new Uint8Array(60 * 1024));
   });
@@ -177,7 +177,7 @@ describe("files", () => {
     const roomy = createCloudflareIsolateProvider({ maxFilesBytes: 8 * 1024 * 1024 });
     await using sandbox = await roomy.create({ resources: { diskMb: 1 } });
     await sandbox.writeFile("fits.bin", new Uint8Array(1024 * 1024));
-    await expectSandportError(() => sandbox.writeFile("more.bin", new Uint8Array(1)), "quota_exceeded");
+    await expectSandportError(() => sandbox.writeFile("more.bin", new Uint8Array(1)), "output_limit");
     await roomy.dispose();
   });
 

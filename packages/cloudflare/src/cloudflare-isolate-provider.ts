@@ -1,20 +1,23 @@
 /**
  * The `cloudflare-isolate` provider: untrusted JavaScript and TypeScript, each run in a fresh V8
- * isolate through Cloudflare's Worker Loader. `mode: "remote"` talks to the bridge Worker a team
+ * isolate through Cloudflare's Worker Loader. `mode: "remote"` talks to the isolate Worker a team
  * deployed (`worker/`); `mode: "local"` runs the same Worker under workerd on this machine.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import {
-  AbortedError,
+  abandonIfAborted,
   assertRequestSupported,
   type CallOptions,
   type CreateSandboxRequest,
   defineProviderFactory,
+  encodeSandboxId,
   InvalidRequestError,
   type ListFilter,
+  matchesLabels,
   NotFoundError,
   type ProviderCapabilities,
   parseCreateSandboxRequest,
+  parseProviderOptions,
   type SandboxInfo,
   type SandboxProvider,
   specificationVersion,
@@ -23,8 +26,6 @@ import {
   vendorIdFor,
 } from "@sandport/core";
 import { z } from "zod";
-import type { BridgeCreateBody, BridgeEgress } from "./isolate/bridge-protocol.ts";
-import { startBridgeWorker } from "./isolate/bridge-worker.ts";
 import { validAllowEntry } from "./isolate/egress-policy.ts";
 import { systemLookup } from "./isolate/egress-proxy.ts";
 import { EnginePool } from "./isolate/engine-pool.ts";
@@ -39,15 +40,17 @@ import {
   type ResolvedIsolateSettings,
   resolveIsolateSettings,
 } from "./isolate/isolate-settings.ts";
+import { startIsolateWorker } from "./isolate/isolate-worker.ts";
+import { answerText, IsolateWorkerClient } from "./isolate/isolate-worker-client.ts";
+import type { IsolateWorkerCreateBody, IsolateWorkerEgress } from "./isolate/isolate-worker-protocol.ts";
 import { LocalIsolateSandbox, type LocalSandboxState } from "./isolate/local-isolate-sandbox.ts";
-import { RemoteBridgeClient } from "./isolate/remote-bridge-client.ts";
 import { RemoteIsolateSandbox } from "./isolate/remote-isolate-sandbox.ts";
-import { parseBridgeJson } from "./isolate/run-request.ts";
+import { parseIsolateWorkerJson } from "./isolate/run-request.ts";
 
 export type { CloudflareIsolateProviderSettings } from "./isolate/isolate-settings.ts";
 
 const sandboxInfoSchema = z.object({
-  id: z.string(),
+  id: z.string().min(1),
   createdAt: z.number(),
   labels: z.record(z.string(), z.string()).nullish(),
 });
@@ -65,7 +68,7 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
   readonly #settings: ResolvedIsolateSettings;
   readonly #local: Map<string, LocalSandboxState> = new Map();
   #pool: EnginePool | undefined;
-  #client: RemoteBridgeClient | undefined;
+  #client: IsolateWorkerClient | undefined;
 
   constructor(settings: CloudflareIsolateProviderSettings = {}) {
     this.#settings = resolveIsolateSettings(settings);
@@ -81,13 +84,8 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
 
   async #create(request: CreateSandboxRequest, options?: CallOptions): Promise<IsolateSandbox> {
     const parsed = parseCreateSandboxRequest(request);
-    const ownOptions = parsed.providerOptions?.[this.providerId];
-    if (ownOptions !== undefined && Object.keys(ownOptions).length > 0) {
-      throw new InvalidRequestError(
-        `providerOptions.${this.providerId}: the cloudflare-isolate provider takes no options (got ${Object.keys(ownOptions).join(", ")})`,
-        { providerId: this.providerId },
-      );
-    }
+    // The isolate provider takes no options: any key is refused, never ignored.
+    parseProviderOptions(this.providerId, parsed);
     assertRequestSupported(this.providerId, this.capabilities, parsed);
     throwIfAborted(options?.signal, this.providerId);
     const requested = parsed.network?.egress ?? "none";
@@ -100,13 +98,14 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
         );
       }
     }
-    const egress: BridgeEgress = typeof requested === "string" ? requested : { allow: [...requested.allow] };
+    const egress: IsolateWorkerEgress =
+      typeof requested === "string" ? requested : { allow: [...requested.allow] };
     const diskMb = parsed.resources?.diskMb;
     const maxFilesBytes =
       diskMb === undefined
         ? this.#settings.maxFilesBytes
         : Math.min(diskMb * 1024 * 1024, this.#settings.maxFilesBytes);
-    const body: BridgeCreateBody = {
+    const body: IsolateWorkerCreateBody = {
       env: { ...parsed.env },
       egress,
       labels: { ...parsed.labels },
@@ -119,15 +118,8 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
       this.#settings.mode === "local"
         ? await this.#createLocal(body)
         : await this.#createRemote(body, options);
-    if (options?.signal?.aborted) {
-      // The caller gave up while we were creating: nothing must be left behind.
-      await sandbox.destroy();
-      throw new AbortedError("sandbox creation was aborted", {
-        cause: options.signal.reason,
-        providerId: this.providerId,
-      });
-    }
-    return sandbox;
+    // The caller gave up while we were creating: nothing must be left behind.
+    return abandonIfAborted(sandbox, options?.signal, this.providerId);
   }
 
   connect(sandboxId: string, options?: CallOptions): Promise<IsolateSandbox> {
@@ -153,9 +145,10 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
     const response = await client.send({
       method: "GET",
       path: `/v1/sandboxes/${vendorId}`,
+      what: "connect",
       signal: options?.signal,
     });
-    parseBridgeJson(await response.text(), sandboxInfoSchema, this.providerId);
+    parseIsolateWorkerJson(answerText(response), sandboxInfoSchema, this.providerId);
     return new RemoteIsolateSandbox(vendorId, this.#settings, client);
   }
 
@@ -202,7 +195,7 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
         // own share, the next run would get less than its allowance, so the engine is replaced.
         worn: (instance) => instance.pid !== undefined && (dataBytesOf(instance.pid) ?? 0) > engineOwnBytes,
         start: () =>
-          startBridgeWorker({
+          startIsolateWorker({
             token,
             maxCodeBytes,
             maxFilesBytes,
@@ -215,7 +208,7 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
     return this.#pool;
   }
 
-  async #createLocal(body: BridgeCreateBody): Promise<LocalIsolateSandbox> {
+  async #createLocal(body: IsolateWorkerCreateBody): Promise<LocalIsolateSandbox> {
     const state: LocalSandboxState = {
       vendorId: randomUUID(),
       createdAt: Date.now(),
@@ -262,11 +255,10 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
       yield* await this.#listRemote(filter, options);
       return;
     }
-    const labels = Object.entries(filter?.labels ?? {});
     for (const state of this.#local.values()) {
-      if (labels.every(([key, value]) => state.labels[key] === value)) {
+      if (matchesLabels(state.labels, filter?.labels)) {
         yield {
-          id: `${this.providerId}:${state.vendorId}`,
+          id: encodeSandboxId(this.providerId, state.vendorId),
           createdAt: new Date(state.createdAt),
           labels: state.labels,
         };
@@ -279,30 +271,32 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
     const response = await this.#remoteClient().send({
       method: "GET",
       path: `/v1/sandboxes?labels=${query}`,
+      what: "list",
       signal: options?.signal,
     });
-    const { sandboxes } = parseBridgeJson(await response.text(), sandboxListSchema, this.providerId);
+    const { sandboxes } = parseIsolateWorkerJson(answerText(response), sandboxListSchema, this.providerId);
     return sandboxes.map((info) => ({
-      id: `${this.providerId}:${info.id}`,
+      id: encodeSandboxId(this.providerId, info.id),
       createdAt: new Date(info.createdAt),
       labels: info.labels ?? {},
     }));
   }
 
-  #remoteClient(): RemoteBridgeClient {
-    this.#client ??= new RemoteBridgeClient(this.#settings);
+  #remoteClient(): IsolateWorkerClient {
+    this.#client ??= new IsolateWorkerClient(this.#settings);
     return this.#client;
   }
 
-  async #createRemote(body: BridgeCreateBody, options?: CallOptions): Promise<RemoteIsolateSandbox> {
+  async #createRemote(body: IsolateWorkerCreateBody, options?: CallOptions): Promise<RemoteIsolateSandbox> {
     const client = this.#remoteClient();
     const response = await client.send({
       method: "POST",
       path: "/v1/sandboxes",
+      what: "create",
       json: body,
       signal: options?.signal,
     });
-    const info = parseBridgeJson(await response.text(), sandboxInfoSchema, this.providerId);
+    const info = parseIsolateWorkerJson(answerText(response), sandboxInfoSchema, this.providerId);
     return new RemoteIsolateSandbox(info.id, this.#settings, client);
   }
 }
@@ -318,7 +312,7 @@ export function createCloudflareIsolateProvider(
 export const cloudflareIsolateProviderFactory = defineProviderFactory({
   type: "cloudflare-isolate",
   description:
-    "JavaScript/TypeScript in fresh V8 isolates (Cloudflare Worker Loader): on this machine under workerd (mode local) or on a deployed bridge Worker (mode remote).",
+    "JavaScript/TypeScript in fresh V8 isolates (Cloudflare Worker Loader): on this machine under workerd (mode local) or on a deployed isolate Worker (mode remote).",
   settingsSchema: cloudflareIsolateSettingsSchema,
   create: (settings, context) =>
     createCloudflareIsolateProvider({ ...settings, providerId: context.providerId }),

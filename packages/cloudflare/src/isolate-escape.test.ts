@@ -6,11 +6,11 @@
 import type { Sandbox, SandboxProvider } from "@sandport/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCloudflareIsolateProvider } from "./cloudflare-isolate-provider.ts";
-import { type BridgeWorkerInstance, startBridgeWorker } from "./isolate/bridge-worker.ts";
+import { type IsolateWorkerInstance, startIsolateWorker } from "./isolate/isolate-worker.ts";
 
 const hostSecretName = "SANDPORT_ESCAPE_TEST_HOST_SECRET";
 const hostSecret = "host-secret-value-7f3a";
-const bridgeToken = "escape-test-bridge-token-91c2";
+const workerToken = "escape-test-worker-token-91c2";
 
 async function run(sandbox: Sandbox, code: string): Promise<string> {
   const result = await sandbox.runCode?.(code, { language: "javascript" });
@@ -23,15 +23,23 @@ interface Mode {
   start(): Promise<SandboxProvider & { dispose?(): Promise<void> }>;
 }
 
-let bridge: BridgeWorkerInstance | undefined;
+let isolateWorker: IsolateWorkerInstance | undefined;
 
 const modes: Mode[] = [
   { name: "local", start: async () => createCloudflareIsolateProvider({ mode: "local" }) },
   {
-    name: "remote (loopback bridge)",
+    name: "remote (loopback isolate Worker)",
     start: async () => {
-      bridge = await startBridgeWorker({ token: bridgeToken, maxCodeBytes: 1 << 20, maxFilesBytes: 1 << 24 });
-      return createCloudflareIsolateProvider({ mode: "remote", url: bridge.url.href, token: bridgeToken });
+      isolateWorker = await startIsolateWorker({
+        token: workerToken,
+        maxCodeBytes: 1 << 20,
+        maxFilesBytes: 1 << 24,
+      });
+      return createCloudflareIsolateProvider({
+        mode: "remote",
+        url: isolateWorker.url.href,
+        token: workerToken,
+      });
     },
   },
 ];
@@ -49,7 +57,7 @@ for (const mode of modes) {
     afterAll(async () => {
       delete process.env[hostSecretName];
       await provider.dispose?.();
-      await bridge?.dispose();
+      await isolateWorker?.dispose();
     });
 
     it("cannot fetch a host outside its allowlist, by name, by address or by redirect", async () => {
@@ -105,15 +113,16 @@ for (const mode of modes) {
       expect(output.match(/refused/g)?.length).toBe(5);
     });
 
-    it("cannot read the host's environment or the bridge's token", async () => {
+    it("cannot read the host's environment or the isolate Worker's token", async () => {
       await using sandbox = await provider.create({ env: { VISIBLE: "yes" } });
       const output = await run(
         sandbox,
-        "console.log(JSON.stringify(process.env)); console.log(typeof globalThis.SANDPORT_BRIDGE_TOKEN);",
+        "console.log(JSON.stringify(process.env)); console.log(typeof globalThis.SANDPORT_ISOLATE_WORKER_TOKEN);",
       );
       expect(output).toContain('"VISIBLE":"yes"');
       expect(output).not.toContain(hostSecret);
-      expect(output).not.toContain(bridgeToken);
+      expect(output).not.toContain(workerToken);
+      expect(output).not.toContain('SANDPORT_ISOLATE_WORKER_TOKEN":');
       expect(output).not.toContain('SANDPORT_BRIDGE_TOKEN":');
     });
 

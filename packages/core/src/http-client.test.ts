@@ -13,6 +13,7 @@ const routes = new Map<string, (request: IncomingMessage, response: ServerRespon
   ["/big", (_request, response) => response.end("x".repeat(2048))],
   ["/redirect", (_request, response) => response.writeHead(302, { location: "/ok" }).end()],
   ["/slow", () => {}],
+  ["/stalled-body", (_request, response) => response.writeHead(200).write("partial")],
   ["/headers", (request, response) => response.end(String(request.headers.authorization))],
 ]);
 
@@ -61,8 +62,14 @@ describe("createHttpClient", () => {
     expect((await failure(client.send(at("/big")))).code).toBe("output_limit");
   });
 
-  it("gives up at its deadline with timeout", async () => {
-    expect((await failure(client.send(at("/slow")))).code).toBe("timeout");
+  it("gives up at its deadline with timeout, naming it", async () => {
+    const error = await failure(client.send(at("/slow")));
+    expect(error.code).toBe("timeout");
+    expect(error.message).toContain("300 ms");
+  });
+
+  it("counts a body that stalls after the headers against the deadline", async () => {
+    expect((await failure(client.send(at("/stalled-body")))).code).toBe("timeout");
   });
 
   it("reports an aborted request as aborted", async () => {
@@ -120,7 +127,9 @@ describe("errorFromHttpStatus", () => {
   });
 
   it("reads Retry-After as seconds or as a date", () => {
-    expect(retryAfterMs("1.5")).toBe(1500);
+    expect(retryAfterMs("2")).toBe(2000);
+    expect(retryAfterMs("1.5")).toBeUndefined();
+    expect(retryAfterMs("-3")).toBeUndefined();
     expect(retryAfterMs(new Date(10_000).toUTCString(), 4000)).toBe(6000);
     expect(retryAfterMs("soon")).toBeUndefined();
     expect(retryAfterMs(null)).toBeUndefined();

@@ -79,9 +79,15 @@ export function createHttpClient(settings: HttpClientSettings): HttpClient {
     return result;
   };
 
-  const transportError = (error: unknown, request: HttpRequest, timedOut: boolean): SandportError => {
-    if (timedOut) {
-      return new TimeoutError(`${request.what}: no answer within the deadline`, { providerId });
+  const transportError = (
+    error: unknown,
+    request: HttpRequest,
+    timedOutAfterMs: number | undefined,
+  ): SandportError => {
+    if (timedOutAfterMs !== undefined) {
+      return new TimeoutError(`${request.what}: no complete answer within ${timedOutAfterMs} ms`, {
+        providerId,
+      });
     }
     if (request.signal?.aborted) {
       return new AbortedError(`${request.what}: aborted`, { cause: request.signal.reason, providerId });
@@ -94,19 +100,19 @@ export function createHttpClient(settings: HttpClientSettings): HttpClient {
     });
   };
 
-  const open = async (request: HttpRequest): Promise<{ response: Response; release(): void }> => {
+  /** Sends with the deadline running until `release`; `timedOut()` tells whether it fired. */
+  const start = async (request: HttpRequest) => {
+    const deadlineMs = request.timeoutMs ?? settings.timeoutMs ?? defaultTimeoutMs;
     const deadline = new AbortController();
     let timedOut = false;
-    const timer = setTimeout(
-      () => {
-        timedOut = true;
-        deadline.abort();
-      },
-      request.timeoutMs ?? settings.timeoutMs ?? defaultTimeoutMs,
-    );
+    const timer = setTimeout(() => {
+      timedOut = true;
+      deadline.abort();
+    }, deadlineMs);
     const signal =
       request.signal === undefined ? deadline.signal : AbortSignal.any([request.signal, deadline.signal]);
     const release = () => clearTimeout(timer);
+    const timedOutAfterMs = () => (timedOut ? deadlineMs : undefined);
     try {
       const response = await fetchImplementation(`${settings.baseUrl}${request.path}`, {
         method: request.method,
@@ -116,15 +122,20 @@ export function createHttpClient(settings: HttpClientSettings): HttpClient {
         redirect: "error",
         signal,
       });
-      return { response, release };
+      return { response, release, timedOutAfterMs };
     } catch (error) {
       release();
-      throw transportError(error, request, timedOut);
+      throw transportError(error, request, timedOutAfterMs());
     }
   };
 
+  const open = async (request: HttpRequest): Promise<{ response: Response; release(): void }> => {
+    const { response, release } = await start(request);
+    return { response, release };
+  };
+
   const send = async (request: HttpRequest): Promise<HttpResponse> => {
-    const { response, release } = await open(request);
+    const { response, release, timedOutAfterMs } = await start(request);
     try {
       return {
         status: response.status,
@@ -133,7 +144,8 @@ export function createHttpClient(settings: HttpClientSettings): HttpClient {
       };
     } catch (error) {
       if (error instanceof OutputLimitError) throw error;
-      throw transportError(error, request, false);
+      // The deadline covers the body too: a stalled body is a timeout, not a broken provider.
+      throw transportError(error, request, timedOutAfterMs());
     } finally {
       release();
     }

@@ -32,8 +32,9 @@ export function retryAfterMs(
   now: number = Date.now(),
 ): number | undefined {
   if (header === undefined || header === null || header.trim() === "") return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  // Delta-seconds is a non-negative integer (RFC 9110); anything else numeric is malformed.
+  if (/^\s*\d+\s*$/.test(header)) return Number(header) * 1000;
+  if (/^\s*[-+.\d]+\s*$/.test(header)) return undefined;
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

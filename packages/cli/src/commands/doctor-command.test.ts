@@ -173,7 +173,7 @@ describe("sandport doctor", () => {
           provider: "edge",
           type: "cloudflare-isolate",
           usable: true,
-          lines: ["mode remote: isolates run on the deployed bridge Worker, nothing runs here"],
+          lines: ["mode remote: isolates run on the deployed isolate Worker, nothing runs here"],
         },
       ],
     });

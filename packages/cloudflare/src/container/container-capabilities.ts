@@ -1,10 +1,14 @@
-/** What the `cloudflare-container` provider declares, derived from what the bridge's HTTP API can honour. */
+/**
+ * What the `cloudflare-container` provider declares, derived from what the sandbox bridge's HTTP API can
+ * honour.
+ */
 import type { ProviderCapabilities, Runtime } from "@sandport/core";
 import type { CloudflareContainerProviderSettings } from "./container-settings.ts";
 
 /**
- * Capabilities of a bridge deployment. Everything the bridge cannot set per sandbox is declared from
- * the settings (which describe the deployment) or declared absent, so core refuses it before create.
+ * Capabilities of a sandbox bridge deployment. Everything the sandbox bridge cannot set per sandbox is
+ * declared from the settings (which describe the deployment) or declared absent, so core refuses it before
+ * create.
  */
 export function containerCapabilities(settings: CloudflareContainerProviderSettings): ProviderCapabilities {
   // The default image ships Node.js 24 (which strips TypeScript types) and Bun; only "python" adds Python.
@@ -15,16 +19,17 @@ export function containerCapabilities(settings: CloudflareContainerProviderSetti
     runtimes,
     isolation: "container",
     residency: "vendor-cloud",
-    // Cloudflare places containers itself; the bridge takes no region.
+    // Cloudflare places containers itself; the sandbox bridge takes no region.
     regions: [],
     limits: {
-      // 0 when undeclared: the bridge has no resource fields, so no request size can be promised.
+      // 0 when undeclared: the sandbox bridge has no resource fields, so no request size can be promised.
       maxCpu: instance.cpu ?? 0,
       maxMemoryMb: instance.memoryMb ?? 0,
       maxDiskMb: instance.diskMb ?? 0,
       gpuTypes: [],
       scope: "sandbox",
-      // The bridge has no lifetime field; containers only sleep after the Sandbox's idle `sleepAfter`.
+      // The sandbox bridge has no lifetime field; containers only sleep after the Sandbox's idle
+      // `sleepAfter`.
       maxTtlMs: 0,
       ...(settings.maxInstances === undefined ? {} : { maxConcurrency: settings.maxInstances }),
     },
@@ -32,7 +37,7 @@ export function containerCapabilities(settings: CloudflareContainerProviderSetti
     features: {
       filesystem: true,
       streaming: true,
-      // The bridge's exec is run-to-completion; its process routes are not exposed.
+      // The sandbox bridge's exec is run-to-completion; its process routes are not exposed.
       background: false,
       separateStderr: true,
       // The exec body has no stdin field.

@@ -1,7 +1,8 @@
-/** Runs one command through the bridge's exec route and turns its event stream into an `ExecResult`. */
+/**
+ * Runs one command through the sandbox bridge's exec route and turns its event stream into an `ExecResult`.
+ */
 import { AbortedError, defaultMaxOutputBytes, type ExecResult, SandportError } from "@sandport/core";
 import { z } from "zod";
-import type { BridgeClient, BridgeExecBody } from "./bridge-client.ts";
 import {
   errorFromExecEvent,
   type FailureContext,
@@ -9,6 +10,7 @@ import {
   unreadableResponseError,
 } from "./cloudflare-container-errors.ts";
 import { CallbackFailure, CombinedOutput, OutputCollector } from "./output-collector.ts";
+import type { SandboxBridgeClient, SandboxBridgeExecBody } from "./sandbox-bridge-client.ts";
 import { readServerSentEvents } from "./server-sent-events.ts";
 
 /**
@@ -17,7 +19,7 @@ import { readServerSentEvents } from "./server-sent-events.ts";
  */
 export const timeoutGraceMs = 2_000;
 
-/** Exit code reported for a timed-out command: the bridge reports none, and 124 is `timeout(1)`'s. */
+/** Exit code reported for a timed-out command: the sandbox bridge reports none, and 124 is `timeout(1)`'s. */
 export const timedOutExitCode = 124;
 
 const exitSchema = z.object({ exit_code: z.number().int() });
@@ -25,12 +27,12 @@ const errorSchema = z.object({ error: z.string().nullish(), code: z.string().nul
 
 /** One exec call. */
 export interface ContainerExecInput {
-  client: BridgeClient;
+  client: SandboxBridgeClient;
   providerId: string;
   /** For messages, e.g. `exec "python3"`: names the caller's command, never its arguments. */
   operation: string;
   vendorId: string;
-  body: BridgeExecBody;
+  body: SandboxBridgeExecBody;
   timeoutMs?: number;
   signal?: AbortSignal;
   maxOutputBytes?: number;
@@ -38,7 +40,9 @@ export interface ContainerExecInput {
   onStderr?: (chunk: string) => void;
 }
 
-/** Base64 (what the bridge sends for output chunks) to bytes, without `Buffer`, so workerd can run it. */
+/**
+ * Base64 (what the sandbox bridge sends for output chunks) to bytes, without `Buffer`, so workerd can run it.
+ */
 function decodeBase64(data: string): Uint8Array {
   const binary = atob(data);
   const bytes = new Uint8Array(binary.length);
@@ -48,7 +52,7 @@ function decodeBase64(data: string): Uint8Array {
 
 /**
  * Streams the command's output to the callbacks as events arrive and resolves with its result.
- * `timeoutMs` goes to the bridge as `timeout_ms`; the container reports a timeout as an `exec_error`
+ * `timeoutMs` goes to the sandbox bridge as `timeout_ms`; the container reports a timeout as an `exec_error`
  * event, which counts as the timeout when it comes after `timeoutMs` (any genuine failure after that
  * point would have been preceded by the kill). An abort rejects with `AbortedError` and closes the
  * stream; a stream that ends without `exit` or `error` rejects with `provider_unavailable`.
@@ -60,7 +64,7 @@ export async function runContainerExec(input: ContainerExecInput): Promise<ExecR
   const maxBytes = input.maxOutputBytes ?? defaultMaxOutputBytes;
   const stdout = new OutputCollector(maxBytes, input.onStdout);
   const stderr = new OutputCollector(maxBytes, input.onStderr);
-  // The bridge sends both streams' chunks in one event stream, in the order the container read them.
+  // The sandbox bridge sends both streams' chunks in one event stream, in the order the container read them.
   const combined = new CombinedOutput(maxBytes);
   const result = (exitCode: number, timedOut: boolean): ExecResult => {
     stdout.finish();
@@ -130,7 +134,7 @@ export async function runContainerExec(input: ContainerExecInput): Promise<ExecR
           context,
         );
       }
-      // Other event names are ignored: a newer bridge may add some.
+      // Other event names are ignored: a newer sandbox bridge may add some.
     }
     if (callerSignal?.aborted) throw abortedError();
     if (guardFired) return result(timedOutExitCode, true);

@@ -1,5 +1,5 @@
 /**
- * The file calls the bridge has no route for (list, stat, make directory, remove, rename), done
+ * The file calls the sandbox bridge has no route for (list, stat, make directory, remove, rename), done
  * with standard commands in the container. Each call runs one small `sh -c` script that probes
  * the path first (`test -e`, `-d`, `-L`) and ends with an exit status of its own, so outcomes map to
  * errors by that status alone, never by the text a command printed. Listings come from `find
@@ -21,9 +21,9 @@ import {
   TimeoutError,
 } from "@sandport/core";
 import { tooManyEntriesMessage } from "../file-call-arguments.ts";
-import type { BridgeClient } from "./bridge-client.ts";
 import { runContainerExec } from "./container-exec.ts";
 import { workspaceRoot } from "./container-request-mapping.ts";
+import type { SandboxBridgeClient } from "./sandbox-bridge-client.ts";
 
 /** Exit statuses of the scripts: each names one outcome. Any other status is unexpected. */
 export const fileScriptStatus = {
@@ -122,7 +122,7 @@ const maxListingBytes = 64 * 1024 * 1024;
 
 /** What the file calls need from their sandbox. */
 export interface ContainerFileContext {
-  client: BridgeClient;
+  client: SandboxBridgeClient;
   providerId: string;
   vendorId: string;
   /** Limit of one file call, ms. */
@@ -372,9 +372,9 @@ export async function renameContainerFile(
 }
 
 /**
- * Why `readFile` of an absolute path failed, asked of the container: the error to report instead
- * of the bridge's, or `undefined` when the path is a regular file after all (the bridge's error
- * then stands).
+ * Why `readFile` of an absolute path failed, asked of the container: the error to report instead of the
+ * sandbox bridge's, or `undefined` when the path is a regular file after all (the sandbox bridge's error then
+ * stands).
  */
 export async function classifyUnreadable(
   context: ContainerFileContext,

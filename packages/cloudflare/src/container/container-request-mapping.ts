@@ -1,4 +1,4 @@
-/** Turns normalized sandport requests into what the bridge's routes take. */
+/** Turns normalized sandport requests into what the sandbox bridge's routes take. */
 import {
   type Command,
   type CreateSandboxRequest,
@@ -10,7 +10,7 @@ import {
   workspaceRelativePath,
 } from "@sandport/core";
 
-/** The container's working area; the bridge confines files and `cwd` to it. */
+/** The container's working area; the sandbox bridge confines files and `cwd` to it. */
 export const workspaceRoot = workspaceMountPath;
 
 /** Resolves `.` and `..` like POSIX does for an absolute path (`/..` stays `/`). */
@@ -42,7 +42,7 @@ export function resolveWorkspacePath(path: string, providerId: string): string {
   }
 }
 
-// Characters the bridge's router leaves percent-encoded when it decodes the path (it uses decodeURI
+// Characters the sandbox bridge's router leaves percent-encoded when it decodes the path (it uses decodeURI
 // and keeps %25), so a name holding them would reach another file. Refused instead.
 const unaddressable = /[%#?]/;
 // Sub-delimiters that may stand unencoded in a URL path, and must: decodeURI would not decode them.
@@ -54,7 +54,7 @@ export function fileRoutePath(absolute: string, providerId: string): string {
   const bad = segments.find((segment) => unaddressable.test(segment));
   if (bad !== undefined) {
     throw new InvalidRequestError(
-      `path "${absolute}": the bridge's file route cannot address names containing %, # or ?`,
+      `path "${absolute}": the sandbox bridge's file route cannot address names containing %, # or ?`,
       { providerId },
     );
   }
@@ -63,13 +63,13 @@ export function fileRoutePath(absolute: string, providerId: string): string {
     .join("/");
 }
 
-/** The `cwd` the bridge gets: always absolute, so the container's own default never matters. */
+/** The `cwd` the sandbox bridge gets: always absolute, so the container's own default never matters. */
 export function resolveWorkingDirectory(cwd: string | undefined, providerId: string): string {
   if (cwd === undefined) return workspaceRoot;
   const absolute = normalizeAbsolute(cwd.startsWith("/") ? cwd : `${workspaceRoot}/${cwd}`);
   if (!isInsideWorkspace(absolute)) {
     throw new InvalidRequestError(
-      `cwd "${cwd}" is outside the sandbox workspace: the bridge runs commands under ${workspaceRoot} only`,
+      `cwd "${cwd}" is outside the sandbox workspace: the sandbox bridge runs commands under ${workspaceRoot} only`,
       { providerId },
     );
   }
@@ -77,7 +77,7 @@ export function resolveWorkingDirectory(cwd: string | undefined, providerId: str
 }
 
 /**
- * The argv the bridge runs. An argv command is sent as is and `{ shell }` becomes `sh -c`. The
+ * The argv the sandbox bridge runs. An argv command is sent as is and `{ shell }` becomes `sh -c`. The
  * bridge's exec takes no environment, so variables travel through `env NAME=value ... argv`; a
  * first word containing `=` would read as an assignment, so it then goes through `sh -c 'exec "$@"'`.
  */
@@ -91,8 +91,8 @@ export function execArgv(command: Command, environment: Readonly<Record<string, 
 }
 
 /**
- * Throws `UnsupportedCapabilityError` for everything in `request` the bridge cannot honour: what the
- * capabilities rule out (core's check) plus a lifetime, which the bridge has no field for.
+ * Throws `UnsupportedCapabilityError` for everything in `request` the sandbox bridge cannot honour: what the
+ * capabilities rule out (core's check) plus a lifetime, which the sandbox bridge has no field for.
  */
 export function assertCreateSupported(
   providerId: string,
@@ -103,7 +103,7 @@ export function assertCreateSupported(
   const reasons = unsupportedReasons(capabilities, rest);
   if (ttlMs !== undefined) {
     reasons.unshift(
-      `ttlMs ${ttlMs} (the bridge has no sandbox lifetime: a container only sleeps after the ` +
+      `ttlMs ${ttlMs} (the sandbox bridge has no sandbox lifetime: a container only sleeps after the ` +
         "deployment's idle sleepAfter, so a lifetime could not outlive this process)",
     );
   }

@@ -1,4 +1,6 @@
-/** One sandbox of the `cloudflare-container` provider: a container behind the bridge, addressed by id. */
+/**
+ * One sandbox of the `cloudflare-container` provider: a container behind the sandbox bridge, addressed by id.
+ */
 import {
   type CallOptions,
   type Command,
@@ -29,8 +31,7 @@ import {
   parseRecursiveOptions,
   workspaceEntryPath,
 } from "../file-call-arguments.ts";
-import type { BridgeClient } from "./bridge-client.ts";
-import { BridgeResponseError } from "./cloudflare-container-errors.ts";
+import { SandboxBridgeResponseError } from "./cloudflare-container-errors.ts";
 import { runContainerExec } from "./container-exec.ts";
 import {
   type ContainerFileContext,
@@ -49,8 +50,12 @@ import {
   resolveWorkspacePath,
 } from "./container-request-mapping.ts";
 import type { DestroyedSandboxes } from "./destroyed-sandboxes.ts";
+import type { SandboxBridgeClient } from "./sandbox-bridge-client.ts";
 
-/** The bridge refuses file bodies above 32 MiB (`payload_too_large`); refused here without sending them. */
+/**
+ * The sandbox bridge refuses file bodies above 32 MiB (`payload_too_large`); refused here without sending
+ * them.
+ */
 export const maxWriteBytes = 32 * 1024 * 1024;
 
 // Code travels as one argv entry, which Linux caps at 128 KiB.
@@ -59,7 +64,7 @@ const maxCodeBytes = 128 * 1024 - 1;
 /** What a sandbox handle shares with its provider. */
 export interface ContainerSandboxContext {
   providerId: string;
-  client: BridgeClient;
+  client: SandboxBridgeClient;
   /** Vendor ids destroyed by this provider instance. */
   destroyed: DestroyedSandboxes;
   runtimes: readonly RunCodeOptions["language"][];
@@ -70,7 +75,7 @@ export interface ContainerSandboxContext {
 }
 
 /**
- * Whether a failed read may be explained by what is at the path. The bridge answers 404 only for
+ * Whether a failed read may be explained by what is at the path. The sandbox bridge answers 404 only for
  * the container's FILE_NOT_FOUND; any other failure of the read, a directory's IS_DIRECTORY
  * included, is a 502 `exec_transport_error`, which the container itself then explains.
  */
@@ -78,7 +83,7 @@ function isUnreadablePath(error: unknown): boolean {
   const cause = (error as { cause?: unknown } | undefined)?.cause;
   return (
     ProviderUnavailableError.isInstance(error) &&
-    cause instanceof BridgeResponseError &&
+    cause instanceof SandboxBridgeResponseError &&
     cause.status === 502 &&
     cause.code === "exec_transport_error"
   );
@@ -87,7 +92,7 @@ function isUnreadablePath(error: unknown): boolean {
 /** A sandbox handle. Handles are cheap: `connect` builds a new one for the same container. */
 export class ContainerSandbox implements Sandbox {
   readonly id: string;
-  /** The bridge's sandbox id. */
+  /** The sandbox bridge's sandbox id. */
   readonly vendorId: string;
   readonly #context: ContainerSandboxContext;
   /** Environment of every command: the create request's `env`. */
@@ -105,7 +110,7 @@ export class ContainerSandbox implements Sandbox {
   }
 
   /**
-   * The bridge would silently start a fresh container for a destroyed id, so a handle checks the
+   * The sandbox bridge would silently start a fresh container for a destroyed id, so a handle checks the
    * provider's record instead (a sandbox destroyed by another process cannot be detected here).
    */
   /** Every error leaves with this provider's id, whichever shared check raised it. */
@@ -131,7 +136,7 @@ export class ContainerSandbox implements Sandbox {
     const checked = parseExecOptions(options);
     if (checked.stdin !== undefined) {
       throw new UnsupportedCapabilityError(
-        `provider "${providerId}" does not support stdin: the bridge's exec route takes none`,
+        `provider "${providerId}" does not support stdin: the sandbox bridge's exec route takes none`,
         { providerId },
       );
     }
@@ -160,7 +165,7 @@ export class ContainerSandbox implements Sandbox {
   }
 
   /**
-   * The bridge reports a working directory it cannot enter as the command's own exit 1, which
+   * The sandbox bridge reports a working directory it cannot enter as the command's own exit 1, which
    * would read as the command failing: a directory the caller named is checked first.
    */
   async #assertDirectory(cwd: string, requested: string, signal: AbortSignal | undefined): Promise<void> {
@@ -218,7 +223,7 @@ export class ContainerSandbox implements Sandbox {
       );
     } catch (error) {
       if (!isUnreadablePath(error)) throw error;
-      // A regular file that failed to stream keeps the bridge's error, as does a failed probe.
+      // A regular file that failed to stream keeps the sandbox bridge's error, as does a failed probe.
       const explained = await classifyUnreadable(this.#files(), path, absolute, options?.signal).catch(
         (probeError: unknown) => {
           if (options?.signal?.aborted) throw probeError;
@@ -326,7 +331,7 @@ export class ContainerSandbox implements Sandbox {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
     if (bytes.byteLength > maxWriteBytes) {
       throw new OutputLimitError(
-        `writeFile ${JSON.stringify(path)}: ${bytes.byteLength} bytes exceed the bridge's ${maxWriteBytes}-byte limit`,
+        `writeFile ${JSON.stringify(path)}: ${bytes.byteLength} bytes exceed the sandbox bridge's ${maxWriteBytes}-byte limit`,
         { providerId },
       );
     }
@@ -341,7 +346,7 @@ export class ContainerSandbox implements Sandbox {
     );
   }
 
-  /** `DELETE`s the container. Idempotent: the bridge answers 204 for ids that have none. */
+  /** `DELETE`s the container. Idempotent: the sandbox bridge answers 204 for ids that have none. */
   async destroy(options?: CallOptions): Promise<void> {
     if (this.#context.destroyed.has(this.vendorId)) return;
     await this.#context.client.deleteSandbox(this.vendorId, options?.signal);

@@ -1,12 +1,12 @@
 /** Settings of the `cloudflare-container` provider, their config schema, and lazy credential loading. */
 import { AuthenticationError, ConfigInvalidError } from "@sandport/core";
 import { z } from "zod";
-import { isHeaderSafeToken, isSafeBridgeUrl } from "../bridge-connection-rules.ts";
+import { isHeaderSafeToken, isSafeEndpointUrl } from "../endpoint-rules.ts";
 
 /** Environment variable the bearer token falls back to when `token` is not set. */
 export const tokenEnvironmentVariable = "CLOUDFLARE_SANDBOX_TOKEN";
 
-/** Which `@cloudflare/sandbox` container image the bridge deployment runs. */
+/** Which `@cloudflare/sandbox` container image the sandbox bridge deployment runs. */
 export type ContainerImageVariant = "default" | "python";
 
 /** Resources of the deployment's container instance type, in normalized units. */
@@ -30,11 +30,11 @@ export interface CloudflareContainerProviderSettings {
    */
   url: string;
   /**
-   * Bearer token: the bridge's `SANDBOX_API_KEY` secret. Default: the `CLOUDFLARE_SANDBOX_TOKEN`
+   * Bearer token: the sandbox bridge's `SANDBOX_API_KEY` secret. Default: the `CLOUDFLARE_SANDBOX_TOKEN`
    * environment variable. Read at the first request, never logged, never put in an error message.
    */
   token?: string;
-  /** Route prefix of the bridge API (the bridge's `apiRoutePrefix`). Default `"/v1"`. */
+  /** Route prefix of the sandbox bridge API (the sandbox bridge's `apiRoutePrefix`). Default `"/v1"`. */
   apiRoutePrefix?: string;
   /**
    * The container image the deployment uses: `"default"` (Ubuntu with Node.js and Bun, no Python)
@@ -43,14 +43,14 @@ export interface CloudflareContainerProviderSettings {
   image?: ContainerImageVariant;
   /**
    * Outbound network of the deployment's containers: `"open"` (the `Sandbox` class default,
-   * `enableInternet = true`) or `"none"` (deployed with `enableInternet = false`). The bridge cannot
+   * `enableInternet = true`) or `"none"` (deployed with `enableInternet = false`). The sandbox bridge cannot
    * change it per sandbox, so only this mode is declared. Default `"open"`.
    */
   egress?: "open" | "none";
   /**
    * What one container of the deployment's instance type provides. Requests up to these sizes are
    * satisfied by every container; larger ones are refused. Default: nothing declared, so any
-   * `resources` request is refused (the bridge cannot size a container per request).
+   * `resources` request is refused (the sandbox bridge cannot size a container per request).
    */
   instance?: ContainerInstanceResources;
   /** The deployment's `max_instances`, declared as `limits.maxConcurrency`. Default: not declared. */
@@ -70,7 +70,10 @@ export interface CloudflareContainerProviderSettings {
 export const cloudflareContainerSettingsSchema = z.strictObject({
   url: z
     .string()
-    .refine(isSafeBridgeUrl, "must be an https: URL (http: only for localhost) of the deployed bridge"),
+    .refine(
+      isSafeEndpointUrl,
+      "must be an https: URL (http: only for localhost) of the deployed sandbox bridge",
+    ),
   token: z.string().min(1).optional(),
   apiRoutePrefix: z
     .string()
@@ -91,7 +94,7 @@ export const cloudflareContainerSettingsSchema = z.strictObject({
 });
 
 /** What the HTTP client needs once the settings are checked. */
-export interface BridgeConnection {
+export interface SandboxBridgeConnection {
   /** `<url><apiRoutePrefix>`, without a trailing slash. */
   apiBase: string;
   /** The bearer token. */
@@ -109,13 +112,13 @@ function environmentValue(name: string): string | undefined {
  * Checks the URL and finds the token. Called at the first request, so constructing a provider never
  * throws; the errors name the setting and the environment variable, never the token's value.
  */
-export function resolveBridgeConnection(
+export function resolveSandboxBridgeConnection(
   settings: CloudflareContainerProviderSettings,
   providerId: string,
-): BridgeConnection {
-  if (typeof settings.url !== "string" || !isSafeBridgeUrl(settings.url)) {
+): SandboxBridgeConnection {
+  if (typeof settings.url !== "string" || !isSafeEndpointUrl(settings.url)) {
     throw new ConfigInvalidError(
-      `providers.${providerId}.url: must be an https: URL (http: only for localhost) of the deployed bridge Worker`,
+      `providers.${providerId}.url: must be an https: URL (http: only for localhost) of the deployed sandbox bridge`,
       { providerId },
     );
   }
@@ -128,7 +131,7 @@ export function resolveBridgeConnection(
   const token = settings.token ?? environmentValue(tokenEnvironmentVariable);
   if (token === undefined || token === "") {
     throw new AuthenticationError(
-      `no bearer token for the Cloudflare sandbox bridge: set providers.${providerId}.token ` +
+      `no bearer token for the sandbox bridge: set providers.${providerId}.token ` +
         `(e.g. "\${env:${tokenEnvironmentVariable}}") or the ${tokenEnvironmentVariable} environment variable`,
       { providerId },
     );

@@ -1,7 +1,7 @@
 /** The vendor ids a provider instance destroyed, so its handles and `connect` can answer `not_found`. */
 
 /**
- * A bounded record (oldest forgotten first): the bridge would hand a fresh container to a destroyed
+ * A bounded record (oldest forgotten first): the sandbox bridge would hand a fresh container to a destroyed
  * id, so this is the only way to refuse one, and a long-running process must not grow without end.
  */
 export class DestroyedSandboxes {

@@ -1,5 +1,5 @@
 /**
- * The file sandport writes into every container it creates. The bridge keeps nothing about a
+ * The file sandport writes into every container it creates. The sandbox bridge keeps nothing about a
  * sandbox but its id, and it hands a fresh, empty container to any well-formed id, known or not;
  * the marker lets `connect` tell a sandbox it created from such a stand-in, and carries the
  * request's `env` and `labels` across processes.
@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { workspaceRoot } from "./container-request-mapping.ts";
 
-/** Where the marker lives. Inside /workspace, since the bridge's file routes reach nothing else. */
+/** Where the marker lives. Inside /workspace, since the sandbox bridge's file routes reach nothing else. */
 export const sandboxMarkerPath = `${workspaceRoot}/.sandport/sandbox.json`;
 
 /** What the marker holds. */

@@ -25,7 +25,7 @@ function readerOf(chunks: readonly Uint8Array[]): ReadableStreamDefaultReader<Ui
 }
 
 describe("ServerSentEventParser", () => {
-  it("parses named events with data, as the bridge writes them", () => {
+  it("parses named events with data, as the sandbox bridge writes them", () => {
     expect(parseChunks(['event: stdout\ndata: aGk=\n\nevent: exit\ndata: {"exit_code":0}\n\n'])).toEqual([
       { event: "stdout", data: "aGk=", id: "" },
       { event: "exit", data: '{"exit_code":0}', id: "" },

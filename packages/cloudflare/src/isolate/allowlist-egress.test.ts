@@ -13,8 +13,8 @@ import {
   type CloudflareIsolateProvider,
   createCloudflareIsolateProvider,
 } from "../cloudflare-isolate-provider.ts";
-import { type BridgeWorkerInstance, startBridgeWorker } from "./bridge-worker.ts";
 import type { ResolvedAddress } from "./egress-proxy.ts";
+import { type IsolateWorkerInstance, startIsolateWorker } from "./isolate-worker.ts";
 
 /** Each case's own deadline: an engine start plus a few runs, on a busy machine. */
 const caseTimeoutMs = 30_000;
@@ -208,18 +208,18 @@ describe("allowlisted egress in local mode", () => {
   });
 });
 
-describe("allowlisted egress through a bridge without the local proxy (as deployed remotely)", () => {
+describe("allowlisted egress through an isolate Worker without the local proxy (as deployed remotely)", () => {
   const token = "allowlist-egress-remote-token-3b8e";
-  let bridge: BridgeWorkerInstance | undefined;
+  let isolateWorker: IsolateWorkerInstance | undefined;
   let provider: CloudflareIsolateProvider;
 
   beforeAll(async () => {
-    bridge = await startBridgeWorker({ token, maxCodeBytes: 1 << 20, maxFilesBytes: 1 << 20 });
-    provider = createCloudflareIsolateProvider({ mode: "remote", url: bridge.url.href, token });
+    isolateWorker = await startIsolateWorker({ token, maxCodeBytes: 1 << 20, maxFilesBytes: 1 << 20 });
+    provider = createCloudflareIsolateProvider({ mode: "remote", url: isolateWorker.url.href, token });
   }, caseTimeoutMs);
 
   afterAll(async () => {
-    await bridge?.dispose();
+    await isolateWorker?.dispose();
   });
 
   it(

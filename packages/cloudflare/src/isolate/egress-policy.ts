@@ -1,5 +1,5 @@
 /**
- * What an egress allowlist lets through, shared by the bridge Worker's outbound gate and local
+ * What an egress allowlist lets through, shared by the isolate Worker's outbound gate and local
  * mode's egress proxy in Node (so both apply one rule). Plain TypeScript, no runtime API: the
  * Worker loads this very file.
  *

@@ -1,5 +1,5 @@
 /**
- * Local mode's way out for allowlisted egress. The bridge Worker's outbound gate checks the host
+ * Local mode's way out for allowlisted egress. The isolate Worker's outbound gate checks the host
  * name, then hands the request to this handler in Node (a miniflare service binding), which
  * resolves the name itself, refuses loopback, private and other special addresses the allowlist
  * does not name explicitly, and connects to exactly the address it checked: workerd would resolve

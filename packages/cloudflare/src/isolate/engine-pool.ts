@@ -8,7 +8,7 @@
  * its engine or passes its deadline costs only itself: nothing else was in flight there. It also
  * makes an engine's memory cap (RLIMIT_DATA) the cap of the one run it serves.
  */
-import type { BridgeWorkerInstance } from "./bridge-worker.ts";
+import type { IsolateWorkerInstance } from "./isolate-worker.ts";
 
 /** The request passed its deadline; its engine was killed. */
 export class EngineOverrunError extends Error {
@@ -39,7 +39,7 @@ export interface EnginePoolOptions {
   /** Number of engines, and so of requests served at once. */
   size: number;
   /** Starts one engine. */
-  start: () => Promise<BridgeWorkerInstance>;
+  start: () => Promise<IsolateWorkerInstance>;
   /** Bearer token the engines expect. */
   token: string;
   /** Engines stop after this long without requests, ms (they start again on demand). */
@@ -53,7 +53,7 @@ export interface EnginePoolOptions {
    * Asked after each answer: true replaces the engine before it takes another request (its
    * leftover memory would leave the next run less than its due). Default: never.
    */
-  worn?: (instance: BridgeWorkerInstance) => boolean;
+  worn?: (instance: IsolateWorkerInstance) => boolean;
 }
 
 /** Options of one request. */
@@ -85,7 +85,7 @@ interface RunningRequest {
 }
 
 interface EngineSlot {
-  instance: Promise<BridgeWorkerInstance> | undefined;
+  instance: Promise<IsolateWorkerInstance> | undefined;
   /** The instance has started and answers. */
   ready: boolean;
   /** The one request the engine serves, if any. */
@@ -180,7 +180,7 @@ export class EnginePool {
     }
   }
 
-  #instance(slot: EngineSlot): Promise<BridgeWorkerInstance> {
+  #instance(slot: EngineSlot): Promise<IsolateWorkerInstance> {
     if (this.#disposed) return Promise.reject(new Error("the provider was disposed"));
     if (slot.instance === undefined) {
       const starting = this.#options.start();
@@ -204,7 +204,7 @@ export class EnginePool {
   #run(slot: EngineSlot, waiting: WaitingRequest): void {
     const starting = this.#instance(slot);
     let settled = false;
-    let started: BridgeWorkerInstance | undefined;
+    let started: IsolateWorkerInstance | undefined;
     const running: RunningRequest = {
       timer: undefined,
       settle: (outcome) => {

@@ -4,8 +4,8 @@ import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import type { ProviderDiagnosis } from "@sandport/core";
-import type { BridgeExecuteBody } from "./bridge-protocol.ts";
-import { startBridgeWorker } from "./bridge-worker.ts";
+import { startIsolateWorker } from "./isolate-worker.ts";
+import type { IsolateWorkerExecuteBody } from "./isolate-worker-protocol.ts";
 import { workerdBoundToParent } from "./workerd-command.ts";
 
 /** The engine check's findings. */
@@ -41,7 +41,7 @@ export async function checkIsolateEngine(): Promise<IsolateEngineReport> {
   const token = randomBytes(24).toString("base64url");
   const started = performance.now();
   try {
-    const engine = await startBridgeWorker({ token, maxCodeBytes: 1024, maxFilesBytes: 1024 });
+    const engine = await startIsolateWorker({ token, maxCodeBytes: 1024, maxFilesBytes: 1024 });
     try {
       const response = await engine.dispatch("/v1/execute", {
         method: "POST",
@@ -56,7 +56,7 @@ export async function checkIsolateEngine(): Promise<IsolateEngineReport> {
           maxFilesBytes: 1024,
           filesystem: false,
           process: false,
-        } satisfies BridgeExecuteBody),
+        } satisfies IsolateWorkerExecuteBody),
       });
       const answer = (await response.json()) as { valueJson?: string };
       if (answer.valueJson !== "42") {
@@ -98,7 +98,7 @@ export async function diagnoseIsolateEngine(
   if (mode === "remote") {
     return {
       usable: true,
-      lines: ["mode remote: isolates run on the deployed bridge Worker, nothing runs here"],
+      lines: ["mode remote: isolates run on the deployed isolate Worker, nothing runs here"],
     };
   }
   const report = await check();

@@ -1,6 +1,6 @@
 /**
  * The file calls beyond read and write (list, stat, make directory, remove, rename) and the
- * combined output of isolates, in local mode and in remote mode against the bridge on loopback:
+ * combined output of isolates, in local mode and in remote mode against the isolate Worker on loopback:
  * both keep directories as entries, so code sees what the calls made and the calls see what code
  * left.
  */
@@ -8,25 +8,25 @@ import { expectSandportError } from "@sandport/contract";
 import type { Sandbox, SandboxProvider } from "@sandport/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCloudflareIsolateProvider } from "../cloudflare-isolate-provider.ts";
-import { type BridgeWorkerInstance, startBridgeWorker } from "./bridge-worker.ts";
+import { type IsolateWorkerInstance, startIsolateWorker } from "./isolate-worker.ts";
 
 const token = "file-calls-token-7c2b91";
-let bridge: BridgeWorkerInstance | undefined;
+let isolateWorker: IsolateWorkerInstance | undefined;
 const local = createCloudflareIsolateProvider({ mode: "local", providerId: "edge-local" });
 let remote: SandboxProvider | undefined;
 
 beforeAll(async () => {
-  bridge = await startBridgeWorker({ token, maxCodeBytes: 1024 * 1024, maxFilesBytes: 1024 * 1024 });
+  isolateWorker = await startIsolateWorker({ token, maxCodeBytes: 1024 * 1024, maxFilesBytes: 1024 * 1024 });
   remote = createCloudflareIsolateProvider({
     mode: "remote",
-    url: bridge.url.href,
+    url: isolateWorker.url.href,
     token,
     providerId: "edge",
   });
 });
 afterAll(async () => {
   await local.dispose();
-  await bridge?.dispose();
+  await isolateWorker?.dispose();
 });
 
 const modes: [string, () => SandboxProvider][] = [
@@ -229,9 +229,9 @@ describe("isolate file calls (local mode)", () => {
   });
 });
 
-describe("the bridge's fs routes", () => {
+describe("the isolate Worker's fs routes", () => {
   async function post(path: string, body: unknown, bearer = token): Promise<Response> {
-    return (bridge as BridgeWorkerInstance).dispatch(path, {
+    return (isolateWorker as IsolateWorkerInstance).dispatch(path, {
       method: "POST",
       headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
       body: JSON.stringify(body),

@@ -27,8 +27,8 @@ import {
   tooManyEntriesMessage,
   workspaceEntryPath,
 } from "../file-call-arguments.ts";
-import type { BridgeRunBody } from "./bridge-protocol.ts";
 import type { ResolvedIsolateSettings } from "./isolate-settings.ts";
+import type { IsolateWorkerRunBody } from "./isolate-worker-protocol.ts";
 import { prepareRun } from "./run-request.ts";
 import type { EntryFailure, WorkspaceEntry } from "./workspace-entries.ts";
 
@@ -141,7 +141,7 @@ export abstract class IsolateSandbox implements Sandbox {
   }
 
   /** Runs a prepared body. */
-  protected abstract run(body: BridgeRunBody, options: RunCodeOptions): Promise<ExecResult>;
+  protected abstract run(body: IsolateWorkerRunBody, options: RunCodeOptions): Promise<ExecResult>;
 
   /** Reads a workspace file by its relative path (`path` is the caller's, for messages). */
   protected abstract readWorkspaceFile(

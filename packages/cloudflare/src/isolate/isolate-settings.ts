@@ -11,13 +11,19 @@ export interface CloudflareIsolateProviderSettings {
   /** Instance name; prefixes sandbox ids. Default `"cloudflare-isolate"`. */
   providerId?: string;
   /**
-   * `"local"` (default) runs the bridge Worker under workerd on this machine: no account, no
-   * network. `"remote"` talks to the bridge Worker a team deployed with `wrangler deploy`.
+   * `"local"` (default) runs the isolate Worker under workerd on this machine: no account, no
+   * network. `"remote"` talks to the isolate Worker a team deployed with `wrangler deploy`.
    */
   mode?: IsolateMode;
-  /** Remote mode: the bridge's URL (https; plain http only to loopback). Env `SANDPORT_BRIDGE_URL`. */
+  /**
+   * Remote mode: the isolate Worker's URL (https; plain http only to loopback). Default: env
+   * `SANDPORT_ISOLATE_WORKER_URL`, else the older `SANDPORT_BRIDGE_URL`.
+   */
   url?: string;
-  /** Remote mode: the bridge's bearer token. Env `SANDPORT_BRIDGE_TOKEN`. */
+  /**
+   * Remote mode: the isolate Worker's bearer token. Default: env `SANDPORT_ISOLATE_WORKER_TOKEN`,
+   * else the older `SANDPORT_BRIDGE_TOKEN`.
+   */
   token?: string;
   /**
    * Local mode: allow `network.egress: "open"`. Default false: code running on this machine could

@@ -7,17 +7,17 @@ import {
   AbortedError,
   type CallOptions,
   type ExecResult,
+  encodeSandboxId,
   NotFoundError,
+  OutputLimitError,
   ProviderUnavailableError,
-  QuotaExceededError,
   type RunCodeOptions,
   SandboxFailedError,
   SandportError,
   throwIfAborted,
 } from "@sandport/core";
 import { z } from "zod";
-import { bridgeResponseError } from "../cloudflare-isolate-errors.ts";
-import type { BridgeEgress, BridgeExecuteBody, BridgeRunBody } from "./bridge-protocol.ts";
+import { errorFromIsolateWorkerAnswer } from "../cloudflare-isolate-errors.ts";
 import {
   EngineLostError,
   EngineOverrunError,
@@ -26,7 +26,12 @@ import {
 } from "./engine-pool.ts";
 import { IsolateSandbox } from "./isolate-sandbox.ts";
 import type { ResolvedIsolateSettings } from "./isolate-settings.ts";
-import { bridgeRunResultSchema, execResultOf, parseBridgeJson } from "./run-request.ts";
+import type {
+  IsolateWorkerEgress,
+  IsolateWorkerExecuteBody,
+  IsolateWorkerRunBody,
+} from "./isolate-worker-protocol.ts";
+import { execResultOf, isolateWorkerRunResultSchema, parseIsolateWorkerJson } from "./run-request.ts";
 import {
   type EntryChanges,
   type EntryFailure,
@@ -41,7 +46,7 @@ export interface LocalSandboxState {
   createdAt: number;
   labels: Record<string, string>;
   env: Record<string, string>;
-  egress: BridgeEgress;
+  egress: IsolateWorkerEgress;
   files: Map<string, Uint8Array>;
   /** When each file was last written, ms since the epoch (absent: the sandbox's creation). */
   fileTimes: Map<string, number>;
@@ -60,7 +65,7 @@ export interface LocalSandboxState {
 /** Extra time past a run's timeout before its engine counts as stuck, ms. */
 const engineGraceMs = 250;
 
-const executeResultSchema = bridgeRunResultSchema.extend({
+const executeResultSchema = isolateWorkerRunResultSchema.extend({
   files: z.record(z.string(), z.string()).nullish(),
   directories: z.array(z.string()).nullish(),
 });
@@ -84,7 +89,7 @@ export class LocalIsolateSandbox extends IsolateSandbox {
     pool: () => EnginePool,
     forget: (vendorId: string) => void,
   ) {
-    super(`${settings.providerId}:${state.vendorId}`, settings);
+    super(encodeSandboxId(settings.providerId, state.vendorId), settings);
     this.#state = state;
     this.#pool = pool;
     this.#forget = forget;
@@ -97,14 +102,14 @@ export class LocalIsolateSandbox extends IsolateSandbox {
     return this.#state;
   }
 
-  protected run(body: BridgeRunBody, options: RunCodeOptions): Promise<ExecResult> {
+  protected run(body: IsolateWorkerRunBody, options: RunCodeOptions): Promise<ExecResult> {
     const state = this.#live();
     const next = state.queue.then(() => this.#run(body, options));
     state.queue = next.catch(() => undefined);
     return next;
   }
 
-  async #run(body: BridgeRunBody, options: RunCodeOptions): Promise<ExecResult> {
+  async #run(body: IsolateWorkerRunBody, options: RunCodeOptions): Promise<ExecResult> {
     const providerId = this.settings.providerId;
     throwIfAborted(options.signal, providerId);
     const state = this.#live();
@@ -113,7 +118,7 @@ export class LocalIsolateSandbox extends IsolateSandbox {
     const directoriesBefore = new Set(state.directories.keys());
     const files: Record<string, string> = {};
     if (mount) for (const [path, bytes] of state.files) files[path] = Buffer.from(bytes).toString("base64");
-    const request: BridgeExecuteBody = {
+    const request: IsolateWorkerExecuteBody = {
       ...body,
       env: { ...state.env, ...body.env },
       egress: state.egress,
@@ -151,9 +156,15 @@ export class LocalIsolateSandbox extends IsolateSandbox {
         cause: error,
       });
     }
-    if (answer.status !== 200)
-      throw bridgeResponseError(answer.status, answer.text, new Headers(), providerId);
-    const result = parseBridgeJson(answer.text, executeResultSchema, providerId);
+    if (answer.status !== 200) {
+      throw errorFromIsolateWorkerAnswer({
+        status: answer.status,
+        text: answer.text,
+        what: "runCode (local isolate engine)",
+        providerId,
+      });
+    }
+    const result = parseIsolateWorkerJson(answer.text, executeResultSchema, providerId);
     if (result.files != null && !state.destroyed) {
       const after = new Map(
         Object.entries(result.files).map(([path, text]) => [path, Buffer.from(text, "base64")]),
@@ -192,7 +203,8 @@ export class LocalIsolateSandbox extends IsolateSandbox {
     const total =
       totalBytes(state.files.values()) - (state.files.get(relative)?.byteLength ?? 0) + bytes.byteLength;
     if (total > state.maxFilesBytes) {
-      throw new QuotaExceededError(
+      // The same failure as the isolate Worker's 413 `files_too_large` in remote mode: one code.
+      throw new OutputLimitError(
         `the sandbox's files would take ${total} bytes, over its limit of ${state.maxFilesBytes} bytes`,
         { providerId: this.settings.providerId },
       );

@@ -68,7 +68,7 @@ function wrapScript(
   return { module: `${prefix}${body}\n}\n`, prefixLength: prefix.length };
 }
 
-/** Prepares `code` written in `language` for the bridge. */
+/** Prepares `code` written in `language` for the isolate Worker. */
 export async function prepareCode(
   source: string,
   language: "javascript" | "typescript",

@@ -1,26 +1,28 @@
-/** A sandbox of remote mode: its state lives in the bridge's Durable Object, reached over HTTPS. */
+/** A sandbox of remote mode: its state lives in the isolate Worker's Durable Object, reached over HTTPS. */
 import {
   type CallOptions,
   type ExecResult,
+  encodeSandboxId,
+  type HttpResponse,
   InvalidRequestError,
   NotFoundError,
   type RunCodeOptions,
 } from "@sandport/core";
 import { z } from "zod";
-import type {
-  BridgeListBody,
-  BridgePathBody,
-  BridgeRecursiveBody,
-  BridgeRenameBody,
-  BridgeRunBody,
-} from "./bridge-protocol.ts";
 import { IsolateSandbox } from "./isolate-sandbox.ts";
 import type { ResolvedIsolateSettings } from "./isolate-settings.ts";
-import type { RemoteBridgeClient } from "./remote-bridge-client.ts";
-import { bridgeRunResultSchema, execResultOf, parseBridgeJson } from "./run-request.ts";
+import { answerText, type IsolateWorkerClient, runGraceMs } from "./isolate-worker-client.ts";
+import type {
+  IsolateWorkerListBody,
+  IsolateWorkerPathBody,
+  IsolateWorkerRecursiveBody,
+  IsolateWorkerRenameBody,
+  IsolateWorkerRunBody,
+} from "./isolate-worker-protocol.ts";
+import { execResultOf, isolateWorkerRunResultSchema, parseIsolateWorkerJson } from "./run-request.ts";
 import type { WorkspaceEntry } from "./workspace-entries.ts";
 
-/** A file path in the bridge's URL: each segment percent-encoded. */
+/** A file path in the isolate Worker's URL: each segment percent-encoded. */
 function filePath(vendorId: string, relative: string): string {
   return `/v1/sandboxes/${vendorId}/files/${relative.split("/").map(encodeURIComponent).join("/")}`;
 }
@@ -42,22 +44,29 @@ function shown(relative: string): string {
 /** A remote-mode sandbox handle. */
 export class RemoteIsolateSandbox extends IsolateSandbox {
   readonly #vendorId: string;
-  readonly #client: RemoteBridgeClient;
+  readonly #client: IsolateWorkerClient;
 
-  constructor(vendorId: string, settings: ResolvedIsolateSettings, client: RemoteBridgeClient) {
-    super(`${settings.providerId}:${vendorId}`, settings);
+  constructor(vendorId: string, settings: ResolvedIsolateSettings, client: IsolateWorkerClient) {
+    super(encodeSandboxId(settings.providerId, vendorId), settings);
     this.#vendorId = vendorId;
     this.#client = client;
   }
 
-  protected async run(body: BridgeRunBody, options: RunCodeOptions): Promise<ExecResult> {
+  protected async run(body: IsolateWorkerRunBody, options: RunCodeOptions): Promise<ExecResult> {
     const response = await this.#client.send({
       method: "POST",
       path: `/v1/sandboxes/${this.#vendorId}/run`,
+      what: "runCode",
       json: body,
       signal: options.signal,
+      // The run has its own timeout inside the Worker; the request waits for it and a little more.
+      timeoutMs: body.timeoutMs + runGraceMs,
     });
-    const result = parseBridgeJson(await response.text(), bridgeRunResultSchema, this.settings.providerId);
+    const result = parseIsolateWorkerJson(
+      answerText(response),
+      isolateWorkerRunResultSchema,
+      this.settings.providerId,
+    );
     return execResultOf(result, options, this.settings.providerId);
   }
 
@@ -70,12 +79,13 @@ export class RemoteIsolateSandbox extends IsolateSandbox {
       const response = await this.#client.send({
         method: "GET",
         path: filePath(this.#vendorId, relative),
+        what: `readFile ${JSON.stringify(path)}`,
         signal: options?.signal,
       });
-      return new Uint8Array(await response.arrayBuffer());
+      return response.body;
     } catch (error) {
       if (InvalidRequestError.isInstance(error)) {
-        // The bridge refuses to read what is not a file (a directory).
+        // The Worker refuses to read what is not a file (a directory).
         throw new InvalidRequestError(`readFile "${path}": not a file in sandbox ${this.id}`, {
           providerId: this.settings.providerId,
           cause: error,
@@ -97,6 +107,7 @@ export class RemoteIsolateSandbox extends IsolateSandbox {
     await this.#client.send({
       method: "PUT",
       path: filePath(this.#vendorId, relative),
+      what: `writeFile ${shown(relative)}`,
       bytes,
       signal: options?.signal,
     });
@@ -108,15 +119,15 @@ export class RemoteIsolateSandbox extends IsolateSandbox {
     maxEntries: number,
     signal: AbortSignal | undefined,
   ): Promise<WorkspaceEntry[]> {
-    const body: BridgeListBody = { path: relative, recursive, maxEntries };
+    const body: IsolateWorkerListBody = { path: relative, recursive, maxEntries };
     const text = await this.#fileSystem("list", body, `listFiles ${shown(relative)}`, signal);
-    return parseBridgeJson(text, fileListSchema, this.settings.providerId).entries;
+    return parseIsolateWorkerJson(text, fileListSchema, this.settings.providerId).entries;
   }
 
   protected async statEntry(relative: string, signal: AbortSignal | undefined): Promise<WorkspaceEntry> {
-    const body: BridgePathBody = { path: relative };
+    const body: IsolateWorkerPathBody = { path: relative };
     const text = await this.#fileSystem("stat", body, `statFile ${shown(relative)}`, signal);
-    return parseBridgeJson(text, fileEntrySchema, this.settings.providerId);
+    return parseIsolateWorkerJson(text, fileEntrySchema, this.settings.providerId);
   }
 
   protected async makeEntryDirectory(
@@ -124,7 +135,7 @@ export class RemoteIsolateSandbox extends IsolateSandbox {
     recursive: boolean,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    const body: BridgeRecursiveBody = { path: relative, recursive };
+    const body: IsolateWorkerRecursiveBody = { path: relative, recursive };
     await this.#fileSystem("mkdir", body, `makeDirectory ${shown(relative)}`, signal);
   }
 
@@ -133,17 +144,17 @@ export class RemoteIsolateSandbox extends IsolateSandbox {
     recursive: boolean,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    const body: BridgeRecursiveBody = { path: relative, recursive };
+    const body: IsolateWorkerRecursiveBody = { path: relative, recursive };
     await this.#fileSystem("remove", body, `removeFile ${shown(relative)}`, signal);
   }
 
   protected async renameEntry(from: string, to: string, signal: AbortSignal | undefined): Promise<void> {
-    const body: BridgeRenameBody = { from, to };
+    const body: IsolateWorkerRenameBody = { from, to };
     await this.#fileSystem("rename", body, `renameFile ${shown(from)} -> ${shown(to)}`, signal);
   }
 
   /**
-   * `POST /v1/sandboxes/{id}/fs/{operation}`; the bridge's `not_found` and `invalid_request` keep
+   * `POST /v1/sandboxes/{id}/fs/{operation}`; the Worker's `not_found` and `invalid_request` keep
    * their codes and gain the call in their message.
    */
   async #fileSystem(
@@ -152,11 +163,12 @@ export class RemoteIsolateSandbox extends IsolateSandbox {
     call: string,
     signal: AbortSignal | undefined,
   ): Promise<string> {
-    let response: Response;
+    let response: HttpResponse;
     try {
       response = await this.#client.send({
         method: "POST",
         path: `/v1/sandboxes/${this.#vendorId}/fs/${operation}`,
+        what: call,
         json: body,
         signal,
       });
@@ -167,7 +179,7 @@ export class RemoteIsolateSandbox extends IsolateSandbox {
         throw new InvalidRequestError(`${call}: ${error.message}`, options);
       throw error;
     }
-    return response.text();
+    return answerText(response);
   }
 
   async destroy(options?: CallOptions): Promise<void> {
@@ -175,6 +187,7 @@ export class RemoteIsolateSandbox extends IsolateSandbox {
       await this.#client.send({
         method: "DELETE",
         path: `/v1/sandboxes/${this.#vendorId}`,
+        what: "destroy",
         signal: options?.signal,
       });
     } catch (error) {

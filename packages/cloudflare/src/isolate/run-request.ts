@@ -1,6 +1,6 @@
 /**
  * What both modes do around a run: checking `runCode` options (refusing what an isolate cannot
- * honour), preparing the code, and turning the bridge's answer into an `ExecResult`.
+ * honour), preparing the code, and turning the isolate Worker's answer into an `ExecResult`.
  */
 import {
   defaultMaxOutputBytes,
@@ -13,14 +13,14 @@ import {
   UnsupportedCapabilityError,
 } from "@sandport/core";
 import { z } from "zod";
-import type { BridgeRunBody } from "./bridge-protocol.ts";
 import type { ResolvedIsolateSettings } from "./isolate-settings.ts";
+import type { IsolateWorkerRunBody } from "./isolate-worker-protocol.ts";
 import { prepareCode } from "./prepare-code.ts";
 
-/** A run ready for the bridge, or the result to report without running (the code did not compile). */
-export type PreparedRun = { body: BridgeRunBody } | { result: ExecResult };
+/** A run ready for the isolate Worker, or the result to report without running (the code did not compile). */
+export type PreparedRun = { body: IsolateWorkerRunBody } | { result: ExecResult };
 
-/** Checks `options`, then prepares `code` for the bridge. */
+/** Checks `options`, then prepares `code` for the isolate Worker. */
 export async function prepareRun(
   code: string,
   options: RunCodeOptions,
@@ -86,8 +86,8 @@ export async function prepareRun(
   };
 }
 
-/** The bridge's run result; only the fields this code reads are required. */
-export const bridgeRunResultSchema = z.object({
+/** The isolate Worker's run result; only the fields this code reads are required. */
+export const isolateWorkerRunResultSchema = z.object({
   exitCode: z.number().int(),
   stdout: z.string(),
   stderr: z.string(),
@@ -98,13 +98,13 @@ export const bridgeRunResultSchema = z.object({
   output: z.string().nullish(),
 });
 
-/** Parses a bridge answer, refusing anything that is not one (an HTML error page, say). */
-export function parseBridgeJson<T>(text: string, schema: z.ZodType<T>, providerId: string): T {
+/** Parses an isolate Worker answer, refusing anything that is not one (an HTML error page, say). */
+export function parseIsolateWorkerJson<T>(text: string, schema: z.ZodType<T>, providerId: string): T {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ProviderUnavailableError("the bridge answered with something that is not JSON", {
+    throw new ProviderUnavailableError("the isolate Worker answered with something that is not JSON", {
       providerId,
       cause: error,
     });
@@ -112,7 +112,7 @@ export function parseBridgeJson<T>(text: string, schema: z.ZodType<T>, providerI
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     throw new ProviderUnavailableError(
-      `the bridge's answer is malformed: ${describeIssues(parsed.error, "answer")}`,
+      `the isolate Worker's answer is malformed: ${describeIssues(parsed.error, "answer")}`,
       {
         providerId,
         cause: parsed.error,
@@ -122,15 +122,15 @@ export function parseBridgeJson<T>(text: string, schema: z.ZodType<T>, providerI
   return parsed.data;
 }
 
-/** The `ExecResult` of a bridge run; output goes to the callbacks once, as the run ended. */
+/** The `ExecResult` of an isolate Worker run; output goes to the callbacks once, as the run ended. */
 export function execResultOf(
-  result: z.infer<typeof bridgeRunResultSchema>,
+  result: z.infer<typeof isolateWorkerRunResultSchema>,
   options: RunCodeOptions,
   providerId: string,
 ): ExecResult {
   if (result.stdout !== "") options.onStdout?.(result.stdout);
   if (result.stderr !== "") options.onStderr?.(result.stderr);
-  // A bridge deployed before it kept the combined output leaves it out; with one stream empty it
+  // An isolate Worker deployed before it kept the combined output leaves it out; with one stream empty it
   // is still known.
   const output =
     result.output ??
@@ -145,7 +145,7 @@ export function execResultOf(
     durationMs: result.durationMs,
   };
   if (typeof result.valueJson === "string") {
-    execResult.value = parseBridgeJson(result.valueJson, z.unknown(), providerId);
+    execResult.value = parseIsolateWorkerJson(result.valueJson, z.unknown(), providerId);
   }
   return execResult;
 }

@@ -1,7 +1,7 @@
 /**
  * The entries (files and directories) of an isolate sandbox's workspace, and what each file call
  * does to them, as pure data. Local mode applies the changes to the files it keeps in Node; the
- * bridge Worker's Durable Object applies them to its SQLite storage. Both modes therefore answer
+ * isolate Worker's Durable Object applies them to its SQLite storage. Both modes therefore answer
  * every call, and fail it, the same way.
  *
  * Directories are explicit entries: `makeDirectory`, `writeFile` (for the parents it creates) and

@@ -1,6 +1,8 @@
 /** The fake's side of the exec route: a `text/event-stream` body written event by event. */
 
-/** Writes server-sent events as the bridge does: one `data:` line per line of data, then a blank line. */
+/**
+ * Writes server-sent events as the sandbox bridge does: one `data:` line per line of data, then a blank line.
+ */
 export class EventStreamWriter {
   /** The response body. */
   readonly stream: ReadableStream<Uint8Array>;

@@ -1,14 +1,14 @@
 /**
- * What runs the commands and holds the files of the bridge fake's containers. The fake speaks the
+ * What runs the commands and holds the files of the sandbox bridge fake's containers. The fake speaks the
  * bridge's wire; an executor makes what travels over it real (the default runs a `@sandport/local`
  * sandbox per container).
  */
 
 /** One command the fake was asked to run. */
 export interface FakeContainerExecRequest {
-  /** The argv exactly as the bridge received it. */
+  /** The argv exactly as the sandbox bridge received it. */
   argv: readonly string[];
-  /** Absolute working directory inside /workspace (the bridge resolved it). */
+  /** Absolute working directory inside /workspace (the sandbox bridge resolved it). */
   cwd: string;
   /** The request's `timeout_ms`, when it had one. */
   timeoutMs?: number;
@@ -34,7 +34,7 @@ export interface FakeContainer {
   stop(): Promise<void>;
 }
 
-/** Starts containers for the fake: called when the bridge assigns a container to a sandbox id. */
+/** Starts containers for the fake: called when the sandbox bridge assigns a container to a sandbox id. */
 export interface ContainerExecutor {
   start(): Promise<FakeContainer>;
 }

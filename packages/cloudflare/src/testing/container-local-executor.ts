@@ -1,5 +1,5 @@
 /**
- * The bridge fake's default executor: each fake container is one `@sandport/local` sandbox, so
+ * The sandbox bridge fake's default executor: each fake container is one `@sandport/local` sandbox, so
  * commands really run (in fresh Linux namespaces, with /workspace as their working area).
  * `@sandport/local` is an optional peer dependency, loaded only when a container starts.
  */
@@ -48,7 +48,7 @@ class ExactStream {
   }
 }
 
-/** A local sandbox dressed as a container of the bridge. */
+/** A local sandbox dressed as a container of the sandbox bridge. */
 class LocalFakeContainer implements FakeContainer {
   readonly #sandbox: Sandbox;
   readonly #encoder = new TextEncoder();
@@ -87,7 +87,7 @@ class LocalFakeContainer implements FakeContainer {
       return await this.#sandbox.readFile(path);
     } catch (error) {
       if (SandportError.isInstance(error) && error.code === "not_found") return undefined;
-      // The bridge reads as root inside the container and follows links there; local refuses
+      // The sandbox bridge reads as root inside the container and follows links there; local refuses
       // them, so the fake reads such a path the container's way, with a command.
       if (SandportError.isInstance(error) && error.code === "invalid_request") return this.#readInside(path);
       throw error;
@@ -99,7 +99,7 @@ class LocalFakeContainer implements FakeContainer {
       ["sh", "-c", '[ -d "$1" ] && exit 3; exec base64 -w 0 -- "$1"', "sh", path],
       { maxOutputBytes: unlimitedOutputBytes },
     );
-    // The container's file service answers IS_DIRECTORY, which the bridge reports as a failed read.
+    // The container's file service answers IS_DIRECTORY, which the sandbox bridge reports as a failed read.
     if (result.exitCode === 3) throw new Error(`Cannot perform this operation on a directory: ${path}`);
     if (result.exitCode !== 0) return undefined;
     return new Uint8Array(Buffer.from(result.stdout, "base64"));

@@ -1,12 +1,6 @@
-/** `@sandport/cloudflare/testing`: fakes of the Cloudflare backends, for the contract suite and users' tests. */
-export {
-  type ContainerBridgeFake,
-  type ContainerBridgeFakeOptions,
-  createContainerBridgeFake,
-  type FailNextOptions,
-  type RecordedBridgeCall,
-} from "./container-bridge-fake.ts";
-export type { ContainerBridgeFault, ContainerBridgeRoute } from "./container-bridge-faults.ts";
+/**
+ * `@sandport/cloudflare/testing`: fakes of the Cloudflare backends, for the contract suite and users' tests.
+ */
 export type {
   ContainerExecutor,
   FakeContainer,
@@ -14,3 +8,14 @@ export type {
   FakeContainerExecRequest,
 } from "./container-executor.ts";
 export { createLocalContainerExecutor } from "./container-local-executor.ts";
+export {
+  createSandboxBridgeFake,
+  type FailNextOptions,
+  type RecordedSandboxBridgeCall,
+  type SandboxBridgeFake,
+  type SandboxBridgeFakeOptions,
+} from "./sandbox-bridge-fake.ts";
+export type {
+  SandboxBridgeFault,
+  SandboxBridgeRoute,
+} from "./sandbox-bridge-faults.ts";

@@ -1,10 +1,10 @@
 /** The total-size limit on a sandbox's files, applied to what a run left behind. */
-import type { BridgeRunResult } from "../../src/isolate/bridge-protocol.ts";
+import type { IsolateWorkerRunResult } from "../../src/isolate/isolate-worker-protocol.ts";
 
 /** Whether to keep the run's files, and the result to report. */
 export interface FilesLimitCheck {
   keep: boolean;
-  result: BridgeRunResult;
+  result: IsolateWorkerRunResult;
 }
 
 /**
@@ -12,7 +12,7 @@ export interface FilesLimitCheck {
  * discarded and the run fails (exit code 1) with a message that says so, never silently.
  */
 export function enforceFilesLimit(
-  result: BridgeRunResult,
+  result: IsolateWorkerRunResult,
   files: Record<string, Uint8Array>,
   limit: number,
 ): FilesLimitCheck {

@@ -1,14 +1,12 @@
 /**
- * sandport's bridge Worker for the `cloudflare-isolate` provider. Deploy it with `wrangler deploy`
+ * sandport's isolate Worker for the `cloudflare-isolate` provider. Deploy it with `wrangler deploy`
  * (see ../README.md); in local mode the provider runs this same code under miniflare.
  *
- * Routes and bodies: ../../src/isolate/bridge-protocol.ts. Every route needs the bearer token.
+ * Routes and bodies: ../../src/isolate/isolate-worker-protocol.ts. Every route needs the bearer token.
  */
-import type { BridgeExecuteResult } from "../../src/isolate/bridge-protocol.ts";
+import type { IsolateWorkerExecuteResult } from "../../src/isolate/isolate-worker-protocol.ts";
 import { authorize } from "./authorize.ts";
 import { bytesFromBase64, bytesToBase64 } from "./base64.ts";
-import { type BridgeEnv, bridgeLimits } from "./bridge-env.ts";
-import { BridgeFailure, failureResponse, readJsonObject } from "./bridge-responses.ts";
 import { enforceFilesLimit } from "./files-limit.ts";
 import { unwrap } from "./outcome.ts";
 import {
@@ -22,8 +20,10 @@ import {
   parseRunBody,
   workspaceFilePath,
 } from "./request-validation.ts";
-import { type BridgeExports, runInIsolate } from "./run-in-isolate.ts";
+import { type IsolateWorkerExports, runInIsolate } from "./run-in-isolate.ts";
 import { sandboxIndex } from "./sandbox-index.ts";
+import { type IsolateWorkerEnv, isolateWorkerLimits } from "./worker-env.ts";
+import { failureResponse, IsolateWorkerFailure, readJsonObject } from "./worker-responses.ts";
 
 export { OutboundGate } from "./outbound-gate.ts";
 export { SandboxIndex } from "./sandbox-index.ts";
@@ -38,14 +38,18 @@ function json(value: unknown, status = 200): Response {
   return new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json" } });
 }
 
-function sandboxStub(env: BridgeEnv, id: string) {
-  if (!sandboxIdPattern.test(id)) throw new BridgeFailure("not_found", "no such sandbox");
+function sandboxStub(env: IsolateWorkerEnv, id: string) {
+  if (!sandboxIdPattern.test(id)) throw new IsolateWorkerFailure("not_found", "no such sandbox");
   return env.SANDBOXES.get(env.SANDBOXES.idFromName(id));
 }
 
 /** `POST /v1/execute`: a run with its files carried in the request (local mode keeps the state). */
-async function execute(request: Request, env: BridgeEnv, exports: BridgeExports): Promise<Response> {
-  const limits = bridgeLimits(env);
+async function execute(
+  request: Request,
+  env: IsolateWorkerEnv,
+  exports: IsolateWorkerExports,
+): Promise<Response> {
+  const limits = isolateWorkerLimits(env);
   const body = parseExecuteBody(await readJsonObject(request), limits.maxCodeBytes);
   const mount = body.filesystem || Object.keys(body.files).length > 0 || (body.directories ?? []).length > 0;
   const files: Record<string, Uint8Array> = {};
@@ -63,24 +67,29 @@ async function execute(request: Request, env: BridgeEnv, exports: BridgeExports)
     files: mount ? files : undefined,
     directories: body.directories ?? [],
   });
-  if (outcome.files === undefined) return json(outcome.result satisfies BridgeExecuteResult);
+  if (outcome.files === undefined) return json(outcome.result satisfies IsolateWorkerExecuteResult);
   const checked = enforceFilesLimit(
     outcome.result,
     outcome.files,
     Math.min(body.maxFilesBytes, limits.maxFilesBytes),
   );
-  if (!checked.keep) return json(checked.result satisfies BridgeExecuteResult);
+  if (!checked.keep) return json(checked.result satisfies IsolateWorkerExecuteResult);
   const encoded: Record<string, string> = {};
   for (const [path, bytes] of Object.entries(outcome.files)) encoded[path] = bytesToBase64(bytes);
   return json({
     ...checked.result,
     files: encoded,
     directories: outcome.directories ?? [],
-  } satisfies BridgeExecuteResult);
+  } satisfies IsolateWorkerExecuteResult);
 }
 
 /** Routes under `/v1/sandboxes/{id}`. */
-async function sandboxRoute(request: Request, env: BridgeEnv, id: string, rest: string): Promise<Response> {
+async function sandboxRoute(
+  request: Request,
+  env: IsolateWorkerEnv,
+  id: string,
+  rest: string,
+): Promise<Response> {
   const sandbox = sandboxStub(env, id);
   if (rest === "") {
     if (request.method === "GET") return json(unwrap(await sandbox.info()));
@@ -89,7 +98,7 @@ async function sandboxRoute(request: Request, env: BridgeEnv, id: string, rest: 
       return new Response(null, { status: 204 });
     }
   } else if (rest === "/run" && request.method === "POST") {
-    const body = parseRunBody(await readJsonObject(request), bridgeLimits(env).maxCodeBytes);
+    const body = parseRunBody(await readJsonObject(request), isolateWorkerLimits(env).maxCodeBytes);
     return json(unwrap(await sandbox.run(body)));
   } else if (rest.startsWith("/files/")) {
     const path = workspaceFilePath(rest.slice("/files/".length));
@@ -104,7 +113,7 @@ async function sandboxRoute(request: Request, env: BridgeEnv, id: string, rest: 
   } else if (rest.startsWith("/fs/") && request.method === "POST") {
     return fileSystemRoute(sandbox, rest.slice("/fs/".length), await readJsonObject(request));
   }
-  throw new BridgeFailure("not_found", `no route ${request.method} /v1/sandboxes/{id}${rest}`);
+  throw new IsolateWorkerFailure("not_found", `no route ${request.method} /v1/sandboxes/{id}${rest}`);
 }
 
 /** `POST /v1/sandboxes/{id}/fs/{operation}`: the file calls on directories and entries. */
@@ -137,16 +146,16 @@ async function fileSystemRoute(
       return done();
     }
     default:
-      throw new BridgeFailure("not_found", `no route POST /v1/sandboxes/{id}/fs/${operation}`);
+      throw new IsolateWorkerFailure("not_found", `no route POST /v1/sandboxes/{id}/fs/${operation}`);
   }
 }
 
-async function route(request: Request, env: BridgeEnv, ctx: ExecutionContext): Promise<Response> {
+async function route(request: Request, env: IsolateWorkerEnv, ctx: ExecutionContext): Promise<Response> {
   await authorize(request, env);
-  const exports = ctx.exports as unknown as BridgeExports;
+  const exports = ctx.exports as unknown as IsolateWorkerExports;
   const { pathname } = new URL(request.url);
   if (pathname === "/v1/health" && request.method === "GET") {
-    return json({ ok: true, protocol: protocolVersion, limits: bridgeLimits(env) });
+    return json({ ok: true, protocol: protocolVersion, limits: isolateWorkerLimits(env) });
   }
   if (pathname === "/v1/execute" && request.method === "POST") return execute(request, env, exports);
   if (pathname === "/v1/sandboxes" && request.method === "GET") {
@@ -160,7 +169,7 @@ async function route(request: Request, env: BridgeEnv, ctx: ExecutionContext): P
   }
   const match = /^\/v1\/sandboxes\/([^/]+)(\/.*)?$/.exec(pathname);
   if (match?.[1] !== undefined) return sandboxRoute(request, env, match[1], match[2] ?? "");
-  throw new BridgeFailure("not_found", `no route ${request.method} ${pathname}`);
+  throw new IsolateWorkerFailure("not_found", `no route ${request.method} ${pathname}`);
 }
 
 export default {
@@ -171,4 +180,4 @@ export default {
       return failureResponse(error);
     }
   },
-} satisfies ExportedHandler<BridgeEnv>;
+} satisfies ExportedHandler<IsolateWorkerEnv>;

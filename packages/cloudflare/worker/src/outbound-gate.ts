@@ -2,8 +2,8 @@
  * The network door of isolates whose egress is an allowlist: every `fetch` the code makes arrives
  * here (as the isolate's `globalOutbound`) and only requests to allowed hosts go on.
  *
- * Where the request goes next depends on where the bridge runs. Under sandport's local mode the
- * bridge has a `SANDPORT_EGRESS` binding to a proxy in Node that resolves the name itself, refuses
+ * Where the request goes next depends on where the isolate Worker runs. Under sandport's local mode the
+ * Worker has a `SANDPORT_EGRESS` binding to a proxy in Node that resolves the name itself, refuses
  * loopback and private addresses the allowlist does not name, and connects to the address it
  * checked. Deployed on Cloudflare there is no such binding: names are resolved and reached from
  * Cloudflare's network, which cannot reach the operator's loopback or private network, and an
@@ -16,16 +16,16 @@ import {
   egressUrlHeader,
   hostAllowed,
 } from "../../src/isolate/egress-policy.ts";
-import type { BridgeEnv } from "./bridge-env.ts";
+import type { IsolateWorkerEnv } from "./worker-env.ts";
 
-/** Props the bridge binds into each gate. */
+/** Props the isolate Worker binds into each gate. */
 export interface OutboundGateProps {
   /** Allowed hosts: names, `*.` wildcards, addresses and ranges (see egress-policy.ts). */
   allow: string[];
 }
 
 /** Forwards allowed requests; any other makes the code's `fetch` reject with a message saying why. */
-export class OutboundGate extends WorkerEntrypoint<BridgeEnv, OutboundGateProps> {
+export class OutboundGate extends WorkerEntrypoint<IsolateWorkerEnv, OutboundGateProps> {
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const { allow } = this.ctx.props;

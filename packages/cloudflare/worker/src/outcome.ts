@@ -2,11 +2,13 @@
  * What a Durable Object method returns. Failures travel as data because RPC keeps only the
  * message of a thrown error, not its class or code.
  */
-import type { BridgeErrorCode } from "../../src/isolate/bridge-protocol.ts";
-import { BridgeFailure } from "./bridge-responses.ts";
+import type { IsolateWorkerErrorCode } from "../../src/isolate/isolate-worker-protocol.ts";
+import { IsolateWorkerFailure } from "./worker-responses.ts";
 
-/** A value, or a failure with its bridge error code. */
-export type Outcome<T> = { ok: true; value: T } | { ok: false; code: BridgeErrorCode; message: string };
+/** A value, or a failure with its error code (see `IsolateWorkerErrorCode`). */
+export type Outcome<T> =
+  | { ok: true; value: T }
+  | { ok: false; code: IsolateWorkerErrorCode; message: string };
 
 /** A successful outcome. */
 export function succeeded<T>(value: T): Outcome<T> {
@@ -15,14 +17,14 @@ export function succeeded<T>(value: T): Outcome<T> {
 
 /** A failed outcome. */
 export function failed(
-  code: BridgeErrorCode,
+  code: IsolateWorkerErrorCode,
   message: string,
-): { ok: false; code: BridgeErrorCode; message: string } {
+): { ok: false; code: IsolateWorkerErrorCode; message: string } {
   return { ok: false, code, message };
 }
 
-/** The value of an outcome, or the failure thrown as a {@link BridgeFailure}. */
+/** The value of an outcome, or the failure thrown as a {@link IsolateWorkerFailure}. */
 export function unwrap<T>(outcome: Outcome<T>): T {
   if (outcome.ok) return outcome.value;
-  throw new BridgeFailure(outcome.code, outcome.message);
+  throw new IsolateWorkerFailure(outcome.code, outcome.message);
 }

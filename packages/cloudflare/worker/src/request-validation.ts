@@ -1,23 +1,24 @@
 /**
- * Checks of request bodies. The Node-side provider already validated them; the bridge checks again
+ * Checks of request bodies. The Node-side provider already validated them; the isolate Worker checks again
  * because it is reachable by anyone holding the token. No library: the Worker is loaded module by
  * module in local mode, without a bundler.
  */
-import type {
-  BridgeCreateBody,
-  BridgeEgress,
-  BridgeExecuteBody,
-  BridgeListBody,
-  BridgePathBody,
-  BridgeRecursiveBody,
-  BridgeRenameBody,
-  BridgeRunBody,
-} from "../../src/isolate/bridge-protocol.ts";
+
 import { validAllowEntry } from "../../src/isolate/egress-policy.ts";
-import { BridgeFailure } from "./bridge-responses.ts";
+import type {
+  IsolateWorkerCreateBody,
+  IsolateWorkerEgress,
+  IsolateWorkerExecuteBody,
+  IsolateWorkerListBody,
+  IsolateWorkerPathBody,
+  IsolateWorkerRecursiveBody,
+  IsolateWorkerRenameBody,
+  IsolateWorkerRunBody,
+} from "../../src/isolate/isolate-worker-protocol.ts";
+import { IsolateWorkerFailure } from "./worker-responses.ts";
 
 function invalid(message: string): never {
-  throw new BridgeFailure("invalid_request", message);
+  throw new IsolateWorkerFailure("invalid_request", message);
 }
 
 function stringRecord(value: unknown, name: string): Record<string, string> {
@@ -44,7 +45,7 @@ function nonNegativeInteger(value: unknown, name: string): number {
   return value;
 }
 
-function egressOf(value: unknown): BridgeEgress {
+function egressOf(value: unknown): IsolateWorkerEgress {
   if (value === undefined || value === "none") return "none";
   if (value === "open") return "open";
   if (typeof value === "object" && value !== null && Array.isArray((value as { allow?: unknown }).allow)) {
@@ -69,7 +70,7 @@ export function parseLabelsQuery(query: string | null): Record<string, string> {
 }
 
 /** Body of `POST /v1/sandboxes`. */
-export function parseCreateBody(body: Record<string, unknown>): BridgeCreateBody {
+export function parseCreateBody(body: Record<string, unknown>): IsolateWorkerCreateBody {
   return {
     env: stringRecord(body.env, "env"),
     egress: egressOf(body.egress),
@@ -82,7 +83,7 @@ export function parseCreateBody(body: Record<string, unknown>): BridgeCreateBody
 }
 
 /** Body of `POST /v1/sandboxes/{id}/run`, with the code size checked. */
-export function parseRunBody(body: Record<string, unknown>, maxCodeBytes: number): BridgeRunBody {
+export function parseRunBody(body: Record<string, unknown>, maxCodeBytes: number): IsolateWorkerRunBody {
   if (typeof body.code !== "string") invalid("code must be a string");
   const codeBytes = new TextEncoder().encode(body.code).byteLength;
   if (codeBytes > maxCodeBytes) invalid(`code is ${codeBytes} bytes, over the limit of ${maxCodeBytes}`);
@@ -97,7 +98,10 @@ export function parseRunBody(body: Record<string, unknown>, maxCodeBytes: number
 }
 
 /** Body of `POST /v1/execute`. */
-export function parseExecuteBody(body: Record<string, unknown>, maxCodeBytes: number): BridgeExecuteBody {
+export function parseExecuteBody(
+  body: Record<string, unknown>,
+  maxCodeBytes: number,
+): IsolateWorkerExecuteBody {
   return {
     ...parseRunBody(body, maxCodeBytes),
     egress: egressOf(body.egress),
@@ -137,22 +141,22 @@ function booleanOf(value: unknown, name: string): boolean {
 }
 
 /** Body of `POST /v1/sandboxes/{id}/fs/stat`. */
-export function parsePathBody(body: Record<string, unknown>): BridgePathBody {
+export function parsePathBody(body: Record<string, unknown>): IsolateWorkerPathBody {
   return { path: entryPath(body.path, "path", true) };
 }
 
 /** Body of `POST /v1/sandboxes/{id}/fs/mkdir` and `.../fs/remove`. */
-export function parseRecursiveBody(body: Record<string, unknown>): BridgeRecursiveBody {
+export function parseRecursiveBody(body: Record<string, unknown>): IsolateWorkerRecursiveBody {
   return { path: entryPath(body.path, "path", true), recursive: booleanOf(body.recursive, "recursive") };
 }
 
 /** Body of `POST /v1/sandboxes/{id}/fs/list`. */
-export function parseListBody(body: Record<string, unknown>): BridgeListBody {
+export function parseListBody(body: Record<string, unknown>): IsolateWorkerListBody {
   return { ...parseRecursiveBody(body), maxEntries: positiveInteger(body.maxEntries, "maxEntries") };
 }
 
 /** Body of `POST /v1/sandboxes/{id}/fs/rename`. */
-export function parseRenameBody(body: Record<string, unknown>): BridgeRenameBody {
+export function parseRenameBody(body: Record<string, unknown>): IsolateWorkerRenameBody {
   return { from: entryPath(body.from, "from", true), to: entryPath(body.to, "to", true) };
 }
 

@@ -1,5 +1,8 @@
 /** One run of caller code in a fresh V8 isolate through the Worker Loader. */
-import type { BridgeEgress, BridgeRunResult } from "../../src/isolate/bridge-protocol.ts";
+import type {
+  IsolateWorkerEgress,
+  IsolateWorkerRunResult,
+} from "../../src/isolate/isolate-worker-protocol.ts";
 import { runnerModuleName, runnerModuleSource, userModuleName } from "./runner-module.ts";
 
 /** Compatibility settings of the isolates: Node APIs (`node:fs`, `Buffer`, `process`) included. */
@@ -13,7 +16,7 @@ export const timedOutExitCode = 124;
 export interface IsolateRun {
   code: string;
   env: Record<string, string>;
-  egress: BridgeEgress;
+  egress: IsolateWorkerEgress;
   timeoutMs: number;
   maxOutputBytes: number;
   /** Set up `process` (env, exit, stdout/stderr) for the code. */
@@ -26,7 +29,7 @@ export interface IsolateRun {
 
 /** A run's result and, when a workspace was mounted, the workspace afterwards. */
 export interface IsolateRunOutcome {
-  result: BridgeRunResult;
+  result: IsolateWorkerRunResult;
   files: Record<string, Uint8Array> | undefined;
   /** Every directory of the workspace after the run, when it was mounted. */
   directories?: string[];
@@ -44,7 +47,7 @@ interface RunnerReply {
   directories?: string[];
 }
 
-/** The runner's RPC surface, as the bridge sees it. */
+/** The runner's RPC surface, as the isolate Worker sees it. */
 interface RunnerEntrypoint {
   run(input: {
     env: Record<string, string>;
@@ -55,14 +58,14 @@ interface RunnerEntrypoint {
   }): Promise<RunnerReply>;
 }
 
-/** Loopback entrypoints the bridge exports, reachable through `ctx.exports`. */
-export interface BridgeExports {
+/** Loopback entrypoints the isolate Worker exports, reachable through `ctx.exports`. */
+export interface IsolateWorkerExports {
   OutboundGate(options: { props: { allow: string[] } }): Fetcher;
 }
 
-function outboundFor(egress: BridgeEgress, exports: BridgeExports): Fetcher | null | undefined {
+function outboundFor(egress: IsolateWorkerEgress, exports: IsolateWorkerExports): Fetcher | null | undefined {
   if (egress === "none") return null;
-  // `undefined` leaves the isolate the bridge's own network access.
+  // `undefined` leaves the isolate the isolate Worker's own network access.
   if (egress === "open") return undefined;
   return exports.OutboundGate({ props: { allow: [...egress.allow] } });
 }
@@ -74,7 +77,7 @@ function outboundFor(egress: BridgeEgress, exports: BridgeExports): Fetcher | nu
  */
 export async function runInIsolate(
   loader: WorkerLoader,
-  exports: BridgeExports,
+  exports: IsolateWorkerExports,
   run: IsolateRun,
 ): Promise<IsolateRunOutcome> {
   const started = Date.now();
@@ -128,7 +131,7 @@ export async function runInIsolate(
   }
 }
 
-function timedOutResult(durationMs: number, timeoutMs: number): BridgeRunResult {
+function timedOutResult(durationMs: number, timeoutMs: number): IsolateWorkerRunResult {
   const stderr = `sandport: the code ran past its ${timeoutMs} ms timeout and was stopped\n`;
   return {
     exitCode: timedOutExitCode,
@@ -141,7 +144,7 @@ function timedOutResult(durationMs: number, timeoutMs: number): BridgeRunResult 
   };
 }
 
-function loadFailure(error: unknown, durationMs: number): BridgeRunResult {
+function loadFailure(error: unknown, durationMs: number): IsolateWorkerRunResult {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   const stderr = `${text}\n`;
   return { exitCode: 1, stdout: "", stderr, output: stderr, truncated: false, timedOut: false, durationMs };

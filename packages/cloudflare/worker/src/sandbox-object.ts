@@ -5,21 +5,21 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type {
-  BridgeCreateBody,
-  BridgeEgress,
-  BridgeFileEntry,
-  BridgeFileList,
-  BridgeRunBody,
-  BridgeRunResult,
-  BridgeSandboxInfo,
-} from "../../src/isolate/bridge-protocol.ts";
+  IsolateWorkerCreateBody,
+  IsolateWorkerEgress,
+  IsolateWorkerFileEntry,
+  IsolateWorkerFileList,
+  IsolateWorkerRunBody,
+  IsolateWorkerRunResult,
+  IsolateWorkerSandboxInfo,
+} from "../../src/isolate/isolate-worker-protocol.ts";
 import type { EntryChanges, EntryFailure } from "../../src/isolate/workspace-entries.ts";
-import { type BridgeEnv, bridgeLimits } from "./bridge-env.ts";
 import { FileStore } from "./file-store.ts";
 import { enforceFilesLimit } from "./files-limit.ts";
 import { failed, type Outcome, succeeded } from "./outcome.ts";
-import { type BridgeExports, runInIsolate } from "./run-in-isolate.ts";
+import { type IsolateWorkerExports, runInIsolate } from "./run-in-isolate.ts";
 import { sandboxIndex } from "./sandbox-index.ts";
+import { type IsolateWorkerEnv, isolateWorkerLimits } from "./worker-env.ts";
 
 /** What the object remembers about its sandbox. */
 interface SandboxSettings {
@@ -28,7 +28,7 @@ interface SandboxSettings {
   expiresAt?: number;
   labels: Record<string, string>;
   env: Record<string, string>;
-  egress: BridgeEgress;
+  egress: IsolateWorkerEgress;
   maxFilesBytes?: number;
 }
 
@@ -37,12 +37,12 @@ const settingsKey = "settings";
 const noSandbox = failed("not_found", "no such sandbox");
 
 /** The Durable Object behind one sandbox. */
-export class SandboxObject extends DurableObject<BridgeEnv> {
+export class SandboxObject extends DurableObject<IsolateWorkerEnv> {
   readonly #files: FileStore;
   /** Runs wait for the previous one, so files change in order. */
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(state: DurableObjectState, env: BridgeEnv) {
+  constructor(state: DurableObjectState, env: IsolateWorkerEnv) {
     super(state, env);
     this.#files = new FileStore(state.storage.sql);
   }
@@ -52,11 +52,14 @@ export class SandboxObject extends DurableObject<BridgeEnv> {
   }
 
   #filesLimit(settings: SandboxSettings): number {
-    return Math.min(settings.maxFilesBytes ?? Number.POSITIVE_INFINITY, bridgeLimits(this.env).maxFilesBytes);
+    return Math.min(
+      settings.maxFilesBytes ?? Number.POSITIVE_INFINITY,
+      isolateWorkerLimits(this.env).maxFilesBytes,
+    );
   }
 
-  /** Sets the sandbox up; called once, right after the bridge chose its id. */
-  async initialize(id: string, body: BridgeCreateBody): Promise<BridgeSandboxInfo> {
+  /** Sets the sandbox up; called once, right after the isolate Worker chose its id. */
+  async initialize(id: string, body: IsolateWorkerCreateBody): Promise<IsolateWorkerSandboxInfo> {
     const createdAt = Date.now();
     const settings: SandboxSettings = {
       id,
@@ -74,25 +77,25 @@ export class SandboxObject extends DurableObject<BridgeEnv> {
   }
 
   /** The sandbox's public description. */
-  async info(): Promise<Outcome<BridgeSandboxInfo>> {
+  async info(): Promise<Outcome<IsolateWorkerSandboxInfo>> {
     const settings = await this.#settings();
     return settings === undefined ? noSandbox : succeeded(infoOf(settings));
   }
 
   /** Runs code against the sandbox's files, then keeps what the code left in the workspace. */
-  run(body: BridgeRunBody): Promise<Outcome<BridgeRunResult>> {
+  run(body: IsolateWorkerRunBody): Promise<Outcome<IsolateWorkerRunResult>> {
     const next = this.#queue.then(() => this.#run(body));
     this.#queue = next.catch(() => undefined);
     return next;
   }
 
-  async #run(body: BridgeRunBody): Promise<Outcome<BridgeRunResult>> {
+  async #run(body: IsolateWorkerRunBody): Promise<Outcome<IsolateWorkerRunResult>> {
     const settings = await this.#settings();
     if (settings === undefined) return noSandbox;
     const mount = body.filesystem || !this.#files.isEmpty();
     const before = mount ? this.#files.readAll() : {};
     const directoriesBefore = mount ? this.#files.directories() : [];
-    const outcome = await runInIsolate(this.env.LOADER, this.ctx.exports as unknown as BridgeExports, {
+    const outcome = await runInIsolate(this.env.LOADER, this.ctx.exports as unknown as IsolateWorkerExports, {
       code: body.code,
       env: { ...settings.env, ...body.env },
       egress: settings.egress,
@@ -150,7 +153,11 @@ export class SandboxObject extends DurableObject<BridgeEnv> {
   }
 
   /** What a directory holds: at most `maxEntries + 1` entries, sorted by path. */
-  async listFiles(path: string, recursive: boolean, maxEntries: number): Promise<Outcome<BridgeFileList>> {
+  async listFiles(
+    path: string,
+    recursive: boolean,
+    maxEntries: number,
+  ): Promise<Outcome<IsolateWorkerFileList>> {
     const settings = await this.#settings();
     if (settings === undefined) return noSandbox;
     const listing = this.#files.index(settings.createdAt).list(path, recursive, maxEntries);
@@ -158,7 +165,7 @@ export class SandboxObject extends DurableObject<BridgeEnv> {
   }
 
   /** One entry. */
-  async statFile(path: string): Promise<Outcome<BridgeFileEntry>> {
+  async statFile(path: string): Promise<Outcome<IsolateWorkerFileEntry>> {
     const settings = await this.#settings();
     if (settings === undefined) return noSandbox;
     const entry = this.#files.index(settings.createdAt).stat(path);
@@ -209,7 +216,7 @@ function failedEntry(failure: EntryFailure): Outcome<never> {
   return failed(failure.code, failure.message);
 }
 
-function infoOf(settings: SandboxSettings): BridgeSandboxInfo {
+function infoOf(settings: SandboxSettings): IsolateWorkerSandboxInfo {
   return {
     id: settings.id,
     createdAt: settings.createdAt,

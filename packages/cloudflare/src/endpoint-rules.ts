@@ -1,12 +1,13 @@
 /**
- * What both Cloudflare providers require of a bridge's URL and bearer token, so the token stays
- * confidential: it travels only over https (or plain http to this machine), and only as a header.
+ * What both Cloudflare providers require of the URL and bearer token of the service they call (the
+ * isolate Worker, the sandbox bridge), so the token stays confidential: it travels only over https
+ * (or plain http to this machine), and only as a header.
  */
 
 const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** https, or http to this machine only. */
-export function isSafeBridgeUrl(value: string): boolean {
+export function isSafeEndpointUrl(value: string): boolean {
   if (!URL.canParse(value)) return false;
   const url = new URL(value);
   return url.protocol === "https:" || (url.protocol === "http:" && loopbackHosts.has(url.hostname));

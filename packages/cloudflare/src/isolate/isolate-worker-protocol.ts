@@ -1,22 +1,22 @@
 /**
- * The HTTP protocol between the Node-side `cloudflare-isolate` provider and the bridge Worker
+ * The HTTP protocol between the Node-side `cloudflare-isolate` provider and the isolate Worker
  * (`worker/`). Types only, so the Worker imports them without pulling Node code into its bundle.
  *
  * `GET /v1/health` -> `{ ok, protocol, limits }`. Every route needs `Authorization: Bearer <token>`. Bodies are JSON unless stated; file bodies are
- * raw bytes. Errors answer with a status and an {@link BridgeErrorBody}.
+ * raw bytes. Errors answer with a status and an {@link IsolateWorkerErrorBody}.
  *
  * Stateful routes (remote mode; state lives in one Durable Object per sandbox):
- * - `POST   /v1/sandboxes`                  {@link BridgeCreateBody} -> {@link BridgeSandboxInfo}
- * - `GET    /v1/sandboxes?labels={json}`    -> {@link BridgeSandboxList} (live ones carrying the labels)
- * - `GET    /v1/sandboxes/{id}`             -> {@link BridgeSandboxInfo} (404 when gone)
- * - `POST   /v1/sandboxes/{id}/run`         {@link BridgeRunBody} -> {@link BridgeRunResult}
+ * - `POST   /v1/sandboxes`                  {@link IsolateWorkerCreateBody} -> {@link IsolateWorkerSandboxInfo}
+ * - `GET    /v1/sandboxes?labels={json}`    -> {@link IsolateWorkerSandboxList} (live ones carrying the labels)
+ * - `GET    /v1/sandboxes/{id}`             -> {@link IsolateWorkerSandboxInfo} (404 when gone)
+ * - `POST   /v1/sandboxes/{id}/run`         {@link IsolateWorkerRunBody} -> {@link IsolateWorkerRunResult}
  * - `PUT    /v1/sandboxes/{id}/files/{path}` raw bytes -> 204
  * - `GET    /v1/sandboxes/{id}/files/{path}` -> raw bytes (404 when missing, 400 for a directory)
- * - `POST   /v1/sandboxes/{id}/fs/list`     {@link BridgeListBody} -> {@link BridgeFileList}
- * - `POST   /v1/sandboxes/{id}/fs/stat`     {@link BridgePathBody} -> {@link BridgeFileEntry}
- * - `POST   /v1/sandboxes/{id}/fs/mkdir`    {@link BridgeRecursiveBody} -> 204
- * - `POST   /v1/sandboxes/{id}/fs/remove`   {@link BridgeRecursiveBody} -> 204
- * - `POST   /v1/sandboxes/{id}/fs/rename`   {@link BridgeRenameBody} -> 204
+ * - `POST   /v1/sandboxes/{id}/fs/list`     {@link IsolateWorkerListBody} -> {@link IsolateWorkerFileList}
+ * - `POST   /v1/sandboxes/{id}/fs/stat`     {@link IsolateWorkerPathBody} -> {@link IsolateWorkerFileEntry}
+ * - `POST   /v1/sandboxes/{id}/fs/mkdir`    {@link IsolateWorkerRecursiveBody} -> 204
+ * - `POST   /v1/sandboxes/{id}/fs/remove`   {@link IsolateWorkerRecursiveBody} -> 204
+ * - `POST   /v1/sandboxes/{id}/fs/rename`   {@link IsolateWorkerRenameBody} -> 204
  * - `DELETE /v1/sandboxes/{id}`             -> 204 (also when already gone)
  *
  * File paths are relative to the workspace, `/`-separated, without empty, `.` or `..` segments;
@@ -24,14 +24,14 @@
  * path of the wrong kind (a directory to read, a file to list) 400 `invalid_request`.
  *
  * Stateless route (local mode; the caller keeps the files and sends them with each run):
- * - `POST   /v1/execute`                    {@link BridgeExecuteBody} -> {@link BridgeExecuteResult}
+ * - `POST   /v1/execute`                    {@link IsolateWorkerExecuteBody} -> {@link IsolateWorkerExecuteResult}
  */
 
 /** What code in the sandbox may reach over the network. */
-export type BridgeEgress = "none" | "open" | { allow: string[] };
+export type IsolateWorkerEgress = "none" | "open" | { allow: string[] };
 
 /** Limits a deployment enforces (its variables, reported by `GET /v1/health`). */
-export interface BridgeLimits {
+export interface IsolateWorkerLimits {
   /** Largest `code` accepted, bytes. */
   maxCodeBytes: number;
   /** Total size of the sandbox's files, bytes. */
@@ -39,18 +39,18 @@ export interface BridgeLimits {
 }
 
 /** Body of `POST /v1/sandboxes`. */
-export interface BridgeCreateBody {
+export interface IsolateWorkerCreateBody {
   env: Record<string, string>;
-  egress: BridgeEgress;
+  egress: IsolateWorkerEgress;
   labels: Record<string, string>;
-  /** Lifetime; the bridge deletes the sandbox's state when it ends. */
+  /** Lifetime; the isolate Worker deletes the sandbox's state when it ends. */
   ttlMs?: number;
-  /** Total size of the sandbox's files, bytes, below the bridge's own limit. */
+  /** Total size of the sandbox's files, bytes, below the isolate Worker's own limit. */
   maxFilesBytes?: number;
 }
 
-/** A sandbox as the bridge reports it. */
-export interface BridgeSandboxInfo {
+/** A sandbox as the isolate Worker reports it. */
+export interface IsolateWorkerSandboxInfo {
   id: string;
   createdAt: number;
   expiresAt?: number;
@@ -58,12 +58,12 @@ export interface BridgeSandboxInfo {
 }
 
 /** Answer of `GET /v1/sandboxes`. */
-export interface BridgeSandboxList {
-  sandboxes: BridgeSandboxInfo[];
+export interface IsolateWorkerSandboxList {
+  sandboxes: IsolateWorkerSandboxInfo[];
 }
 
 /** Body of `POST /v1/sandboxes/{id}/run`. */
-export interface BridgeRunBody {
+export interface IsolateWorkerRunBody {
   /** A JavaScript module (TypeScript types already stripped by the caller). */
   code: string;
   /** Extra environment for this run, over the sandbox's own. */
@@ -85,7 +85,7 @@ export interface BridgeRunBody {
 }
 
 /** Outcome of one run. */
-export interface BridgeRunResult {
+export interface IsolateWorkerRunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
@@ -99,8 +99,8 @@ export interface BridgeRunResult {
 }
 
 /** Body of `POST /v1/execute`: a run together with the sandbox state it needs. */
-export interface BridgeExecuteBody extends BridgeRunBody {
-  egress: BridgeEgress;
+export interface IsolateWorkerExecuteBody extends IsolateWorkerRunBody {
+  egress: IsolateWorkerEgress;
   /** The workspace, path (relative) -> base64 bytes. */
   files: Record<string, string>;
   /** Directories of the workspace (relative), so empty ones exist for the code too. */
@@ -110,7 +110,7 @@ export interface BridgeExecuteBody extends BridgeRunBody {
 }
 
 /** Result of `POST /v1/execute`. */
-export interface BridgeExecuteResult extends BridgeRunResult {
+export interface IsolateWorkerExecuteResult extends IsolateWorkerRunResult {
   /** The whole workspace after the run (base64), or absent when it was not mounted. */
   files?: Record<string, string>;
   /** Every directory of the workspace after the run, when it was mounted. */
@@ -118,30 +118,30 @@ export interface BridgeExecuteResult extends BridgeRunResult {
 }
 
 /** Body of `POST /v1/sandboxes/{id}/fs/stat`. */
-export interface BridgePathBody {
+export interface IsolateWorkerPathBody {
   /** Relative to the workspace; `""` is the workspace itself. */
   path: string;
 }
 
 /** Body of `POST /v1/sandboxes/{id}/fs/mkdir` and `.../fs/remove`. */
-export interface BridgeRecursiveBody extends BridgePathBody {
+export interface IsolateWorkerRecursiveBody extends IsolateWorkerPathBody {
   recursive: boolean;
 }
 
 /** Body of `POST /v1/sandboxes/{id}/fs/list`. */
-export interface BridgeListBody extends BridgeRecursiveBody {
-  /** The bridge answers at most one entry more than this, so the caller can tell there were more. */
+export interface IsolateWorkerListBody extends IsolateWorkerRecursiveBody {
+  /** The isolate Worker answers at most one entry more than this, so the caller can tell there were more. */
   maxEntries: number;
 }
 
 /** Body of `POST /v1/sandboxes/{id}/fs/rename`. */
-export interface BridgeRenameBody {
+export interface IsolateWorkerRenameBody {
   from: string;
   to: string;
 }
 
 /** One entry of the workspace. */
-export interface BridgeFileEntry {
+export interface IsolateWorkerFileEntry {
   /** Relative to the workspace; `""` is the workspace itself. */
   path: string;
   type: "file" | "directory";
@@ -152,12 +152,12 @@ export interface BridgeFileEntry {
 }
 
 /** Answer of `POST /v1/sandboxes/{id}/fs/list`: sorted by path. */
-export interface BridgeFileList {
-  entries: BridgeFileEntry[];
+export interface IsolateWorkerFileList {
+  entries: IsolateWorkerFileEntry[];
 }
 
-/** Stable error codes the bridge answers with. */
-export type BridgeErrorCode =
+/** Stable error codes the isolate Worker answers with. */
+export type IsolateWorkerErrorCode =
   | "unauthorized"
   | "not_found"
   | "invalid_request"
@@ -166,6 +166,6 @@ export type BridgeErrorCode =
   | "internal";
 
 /** Body of every error response. */
-export interface BridgeErrorBody {
-  error: { code: BridgeErrorCode; message: string };
+export interface IsolateWorkerErrorBody {
+  error: { code: IsolateWorkerErrorCode; message: string };
 }

@@ -1,17 +1,19 @@
-/** Bindings and settings of the bridge Worker (see `wrangler.jsonc`). */
-import type { BridgeLimits } from "../../src/isolate/bridge-protocol.ts";
+/** Bindings and settings of the isolate Worker (see `wrangler.jsonc`). */
+import type { IsolateWorkerLimits } from "../../src/isolate/isolate-worker-protocol.ts";
 import type { SandboxIndex } from "./sandbox-index.ts";
 import type { SandboxObject } from "./sandbox-object.ts";
 
-/** The bridge Worker's environment. */
-export interface BridgeEnv {
+/** The isolate Worker's environment. */
+export interface IsolateWorkerEnv {
   /** Worker Loader: a fresh V8 isolate per run. */
   LOADER: WorkerLoader;
   /** One Durable Object per sandbox holds its settings and files. */
   SANDBOXES: DurableObjectNamespace<SandboxObject>;
   /** The list of live sandboxes (one instance). */
   SANDBOX_INDEX: DurableObjectNamespace<SandboxIndex>;
-  /** Bearer token callers must present (`wrangler secret put SANDPORT_BRIDGE_TOKEN`). */
+  /** Bearer token callers must present (`wrangler secret put SANDPORT_ISOLATE_WORKER_TOKEN`). */
+  SANDPORT_ISOLATE_WORKER_TOKEN?: string;
+  /** The token secret's older name, read when `SANDPORT_ISOLATE_WORKER_TOKEN` is not set. */
   SANDPORT_BRIDGE_TOKEN?: string;
   /** Largest code accepted, bytes (text). Default 1 MiB. */
   SANDPORT_MAX_CODE_BYTES?: string;
@@ -30,7 +32,7 @@ function positiveInteger(text: string | undefined, fallback: number): number {
 }
 
 /** The limits this deployment enforces. */
-export function bridgeLimits(env: BridgeEnv): BridgeLimits {
+export function isolateWorkerLimits(env: IsolateWorkerEnv): IsolateWorkerLimits {
   return {
     maxCodeBytes: positiveInteger(env.SANDPORT_MAX_CODE_BYTES, 1024 * 1024),
     maxFilesBytes: positiveInteger(env.SANDPORT_MAX_FILES_BYTES, 64 * 1024 * 1024),

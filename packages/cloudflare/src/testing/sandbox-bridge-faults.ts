@@ -1,13 +1,13 @@
-/** Failures the bridge fake can be told to answer with, instead of serving the next request(s). */
+/** Failures the sandbox bridge fake can be told to answer with, instead of serving the next request(s). */
 
-/** Routes of the bridge, for aiming a fault. */
-export type ContainerBridgeRoute = "create" | "exec" | "readFile" | "writeFile" | "destroy" | "other";
+/** Routes of the sandbox bridge, for aiming a fault. */
+export type SandboxBridgeRoute = "create" | "exec" | "readFile" | "writeFile" | "destroy" | "other";
 
 /** One way to fail. */
-export type ContainerBridgeFault =
+export type SandboxBridgeFault =
   /** 401 `{ error: "Unauthorized", code: "unauthorized" }`, as for a wrong token. */
   | { kind: "unauthorized" }
-  /** 403 with a body that is not the bridge's (e.g. Cloudflare Access in front of the Worker). */
+  /** 403 with a body that is not the sandbox bridge's (e.g. Cloudflare Access in front of the Worker). */
   | { kind: "forbidden" }
   /** 429 with `Retry-After` (seconds, or an HTTP date), as Cloudflare's rate limiting answers. */
   | { kind: "rate-limited"; retryAfter: string }
@@ -27,9 +27,9 @@ export type ContainerBridgeFault =
 
 /** A queued fault and which requests it applies to. */
 export interface QueuedFault {
-  fault: ContainerBridgeFault;
+  fault: SandboxBridgeFault;
   /** Only requests to this route (default: any; `cut-stream` applies to exec only). */
-  route: ContainerBridgeRoute | undefined;
+  route: SandboxBridgeRoute | undefined;
   /** How many more matching requests it answers. */
   remaining: number;
 }
@@ -39,12 +39,12 @@ export class FaultQueue {
   readonly #queue: QueuedFault[] = [];
 
   /** Adds a fault for the next `times` matching requests. */
-  add(fault: ContainerBridgeFault, route: ContainerBridgeRoute | undefined, times: number): void {
+  add(fault: SandboxBridgeFault, route: SandboxBridgeRoute | undefined, times: number): void {
     this.#queue.push({ fault, route: fault.kind === "cut-stream" ? "exec" : route, remaining: times });
   }
 
   /** The fault for a request to `route`, consuming one use of it; `undefined` when none applies. */
-  take(route: ContainerBridgeRoute): ContainerBridgeFault | undefined {
+  take(route: SandboxBridgeRoute): SandboxBridgeFault | undefined {
     const index = this.#queue.findIndex((entry) => entry.route === undefined || entry.route === route);
     const entry = this.#queue[index];
     if (entry === undefined) return undefined;

@@ -1,13 +1,13 @@
 /**
- * The bridge's own rules, as `@cloudflare/sandbox/bridge` (0.12) applies them, re-stated for the
+ * The sandbox bridge's own rules, as `@cloudflare/sandbox/bridge` (0.12) applies them, re-stated for the
  * fake: id format, how the router decodes a path, and the /workspace confinement of files and cwd.
  */
 
-/** Sandbox ids the bridge accepts: lowercase base32, as `POST /sandbox` mints them. */
-export const bridgeIdPattern = /^[a-z2-7]{1,128}$/;
+/** Sandbox ids the sandbox bridge accepts: lowercase base32, as `POST /sandbox` mints them. */
+export const sandboxBridgeIdPattern = /^[a-z2-7]{1,128}$/;
 
-/** A new id like the bridge's: 16 random bytes in lowercase RFC 4648 base32 (26 characters). */
-export function mintBridgeId(): string {
+/** A new id like the sandbox bridge's: 16 random bytes in lowercase RFC 4648 base32 (26 characters). */
+export function mintSandboxBridgeId(): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   let bits = 0;
@@ -26,7 +26,7 @@ export function mintBridgeId(): string {
 }
 
 /**
- * The path as the bridge's router (Hono) sees it: `decodeURI` applied, except that `%25` stays
+ * The path as the sandbox bridge's router (Hono) sees it: `decodeURI` applied, except that `%25` stays
  * encoded; an undecodable sequence is kept as it is.
  */
 export function decodeRoutedPath(rawPath: string): string {
@@ -46,7 +46,7 @@ export function decodeRoutedPath(rawPath: string): string {
 }
 
 /** `/workspace`-relative or absolute path, normalized; `undefined` when it leaves /workspace. */
-export function resolveBridgeWorkspacePath(path: string): string | undefined {
+export function resolveSandboxBridgeWorkspacePath(path: string): string | undefined {
   const absolute = path.startsWith("/") ? path : `/workspace/${path}`;
   const parts: string[] = [];
   for (const segment of absolute.split("/")) {
@@ -58,8 +58,8 @@ export function resolveBridgeWorkspacePath(path: string): string | undefined {
   return resolved === "/workspace" || resolved.startsWith("/workspace/") ? resolved : undefined;
 }
 
-/** The bridge's error body. */
-export function bridgeErrorResponse(status: number, error: string, code: string): Response {
+/** The sandbox bridge's error body. */
+export function sandboxBridgeErrorResponse(status: number, error: string, code: string): Response {
   return new Response(JSON.stringify({ error, code }), {
     status,
     headers: { "content-type": "application/json" },

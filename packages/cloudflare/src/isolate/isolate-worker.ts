@@ -1,5 +1,5 @@
 /**
- * The bridge Worker (`worker/` in this package) running under miniflare: the engine of local mode
+ * The isolate Worker (`worker/` in this package) running under miniflare: the engine of local mode
  * and the loopback server of remote-mode tests. The Worker's TypeScript files are stripped of
  * types and handed to workerd one module each, so what runs here is the source a team deploys.
  */
@@ -15,16 +15,16 @@ import { stripTypes } from "./strip-types.ts";
 import { workerdCommand } from "./workerd-command.ts";
 
 /** The package's `worker/` folder (the same relative place from `src/isolate` and `dist/isolate`). */
-export const bridgeWorkerDirectory = fileURLToPath(new URL("../../worker/", import.meta.url));
+export const isolateWorkerDirectory = fileURLToPath(new URL("../../worker/", import.meta.url));
 
 /** The package's root: module names are relative to it, as the Worker's imports of `../../src` are. */
-const packageDirectory = resolve(bridgeWorkerDirectory, "..");
+const packageDirectory = resolve(isolateWorkerDirectory, "..");
 
 /** Relative imports left in a module once types are stripped (type-only imports are gone). */
 const runtimeImportPattern = /\b(?:import|export)\s[^'";]*?\bfrom\s*["'](\.{1,2}\/[^"']+)["']/g;
 
-/** The compatibility date the bridge is configured with in `worker/wrangler.jsonc`. */
-const bridgeCompatibilityDate = "2026-07-01";
+/** The compatibility date the isolate Worker is configured with in `worker/wrangler.jsonc`. */
+const isolateWorkerCompatibilityDate = "2026-07-01";
 
 let cachedModules: ModuleDefinition[] | undefined;
 
@@ -32,9 +32,9 @@ let cachedModules: ModuleDefinition[] | undefined;
  * The Worker's modules, types stripped, and the package modules they import at run time (the
  * egress policy it shares with Node); read once per process.
  */
-export function bridgeWorkerModules(): ModuleDefinition[] {
+export function isolateWorkerModules(): ModuleDefinition[] {
   if (cachedModules !== undefined) return cachedModules;
-  const sourceDirectory = join(bridgeWorkerDirectory, "src");
+  const sourceDirectory = join(isolateWorkerDirectory, "src");
   const names = readdirSync(sourceDirectory).filter((name) => name.endsWith(".ts"));
   // The entry module comes first: miniflare treats the first module as the main one.
   names.sort((left, right) => Number(right === "index.ts") - Number(left === "index.ts"));
@@ -44,7 +44,7 @@ export function bridgeWorkerModules(): ModuleDefinition[] {
   for (let path = pending.shift(); path !== undefined; path = pending.shift()) {
     const stripped = stripTypes(readFileSync(path, "utf8"));
     const name = relative(packageDirectory, path);
-    if (!stripped.ok) throw new Error(`the bridge Worker's ${name} does not compile: ${stripped.message}`);
+    if (!stripped.ok) throw new Error(`the isolate Worker's ${name} does not compile: ${stripped.message}`);
     modules.push({ type: "ESModule", path, contents: stripped.javascript });
     for (const match of stripped.javascript.matchAll(runtimeImportPattern)) {
       const imported = resolve(dirname(path), match[1] as string);
@@ -58,8 +58,8 @@ export function bridgeWorkerModules(): ModuleDefinition[] {
   return cachedModules;
 }
 
-/** Options of {@link startBridgeWorker}. */
-export interface BridgeWorkerOptions {
+/** Options of {@link startIsolateWorker}. */
+export interface IsolateWorkerOptions {
   /** The bearer token callers must present. */
   token: string;
   /** Largest code accepted, bytes. */
@@ -82,13 +82,13 @@ export interface BridgeWorkerOptions {
   /**
    * Resolver of local mode's egress proxy: when given, allowlisted egress leaves through Node,
    * which connects only to the addresses it checked (see egress-proxy.ts). Default: none (the
-   * gate fetches through workerd, as a deployed bridge does on Cloudflare).
+   * gate fetches through workerd, as a deployed isolate Worker does on Cloudflare).
    */
   egressLookup?: EgressLookup;
 }
 
-/** A running bridge Worker. */
-export interface BridgeWorkerInstance {
+/** A running isolate Worker. */
+export interface IsolateWorkerInstance {
   /** Base URL on loopback, e.g. `http://127.0.0.1:40123/`. */
   readonly url: URL;
   /** The workerd process's pid, where /proc tells it (Linux). */
@@ -99,8 +99,8 @@ export interface BridgeWorkerInstance {
   dispose(): Promise<void>;
 }
 
-/** Starts workerd with the bridge Worker on loopback. */
-export function startBridgeWorker(options: BridgeWorkerOptions): Promise<BridgeWorkerInstance> {
+/** Starts workerd with the isolate Worker on loopback. */
+export function startIsolateWorker(options: IsolateWorkerOptions): Promise<IsolateWorkerInstance> {
   const variables: MiniflareVariables = {};
   if (options.heapLimitMb !== undefined) {
     variables.MINIFLARE_WORKERD_V8_FLAGS = `--max-old-space-size=${options.heapLimitMb}`;
@@ -110,18 +110,18 @@ export function startBridgeWorker(options: BridgeWorkerOptions): Promise<BridgeW
   return withMiniflareEnvironment(variables, () => startMiniflare(options));
 }
 
-async function startMiniflare(options: BridgeWorkerOptions): Promise<BridgeWorkerInstance> {
+async function startMiniflare(options: IsolateWorkerOptions): Promise<IsolateWorkerInstance> {
   const miniflare = new Miniflare({
-    modules: bridgeWorkerModules(),
+    modules: isolateWorkerModules(),
     modulesRoot: packageDirectory,
-    compatibilityDate: bridgeCompatibilityDate,
+    compatibilityDate: isolateWorkerCompatibilityDate,
     workerLoaders: { LOADER: {} },
     durableObjects: {
       SANDBOXES: { className: "SandboxObject", useSQLite: true },
       SANDBOX_INDEX: { className: "SandboxIndex", useSQLite: true },
     },
     bindings: {
-      SANDPORT_BRIDGE_TOKEN: options.token,
+      SANDPORT_ISOLATE_WORKER_TOKEN: options.token,
       SANDPORT_MAX_CODE_BYTES: String(options.maxCodeBytes),
       SANDPORT_MAX_FILES_BYTES: String(options.maxFilesBytes),
     },

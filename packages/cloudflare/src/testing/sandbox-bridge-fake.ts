@@ -7,34 +7,30 @@
  * can be queued for the next requests.
  *
  * ```ts
- * const bridge = createContainerBridgeFake({ url: "https://bridge.test", token: "test-token" });
+ * const bridge = createSandboxBridgeFake({ url: "https://bridge.test", token: "test-token" });
  * const server = setupServer(...bridge.handlers);
  * server.listen({ onUnhandledFrame: "error" });
  * ```
  */
 import { Buffer } from "node:buffer";
 import { HttpResponse, http, type RequestHandler } from "msw";
-import {
-  type ContainerBridgeFault,
-  type ContainerBridgeRoute,
-  FaultQueue,
-} from "./container-bridge-faults.ts";
-import {
-  bridgeErrorResponse,
-  bridgeIdPattern,
-  decodeRoutedPath,
-  mintBridgeId,
-  resolveBridgeWorkspacePath,
-} from "./container-bridge-rules.ts";
 import { EventStreamWriter } from "./container-event-stream.ts";
 import type { ContainerExecutor, FakeContainer } from "./container-executor.ts";
 import { createLocalContainerExecutor } from "./container-local-executor.ts";
+import { FaultQueue, type SandboxBridgeFault, type SandboxBridgeRoute } from "./sandbox-bridge-faults.ts";
+import {
+  decodeRoutedPath,
+  mintSandboxBridgeId,
+  resolveSandboxBridgeWorkspacePath,
+  sandboxBridgeErrorResponse,
+  sandboxBridgeIdPattern,
+} from "./sandbox-bridge-rules.ts";
 
-/** Options of {@link createContainerBridgeFake}. */
-export interface ContainerBridgeFakeOptions {
-  /** Where the fake bridge answers, e.g. `"https://bridge.test"` (the provider's `url`). */
+/** Options of {@link createSandboxBridgeFake}. */
+export interface SandboxBridgeFakeOptions {
+  /** Where the fake sandbox bridge answers, e.g. `"https://bridge.test"` (the provider's `url`). */
   url: string;
-  /** The bearer token it accepts (the bridge's `SANDBOX_API_KEY`). */
+  /** The bearer token it accepts (the sandbox bridge's `SANDBOX_API_KEY`). */
   token: string;
   /** Route prefix. Default `"/v1"`. */
   apiRoutePrefix?: string;
@@ -45,9 +41,9 @@ export interface ContainerBridgeFakeOptions {
 }
 
 /** One request the fake received. */
-export interface RecordedBridgeCall {
+export interface RecordedSandboxBridgeCall {
   method: string;
-  route: ContainerBridgeRoute;
+  route: SandboxBridgeRoute;
   /** The URL path as sent (percent-encoding kept), e.g. `/v1/sandbox/abc/exec`. */
   path: string;
   /** Request headers with lowercase names; the accepted token's value reads `<token>`. */
@@ -56,22 +52,22 @@ export interface RecordedBridgeCall {
   body: unknown;
 }
 
-/** Options of {@link ContainerBridgeFake.failNext}. */
+/** Options of {@link SandboxBridgeFake.failNext}. */
 export interface FailNextOptions {
   /** Only requests to this route. Default: any route (`cut-stream` always aims at exec). */
-  route?: ContainerBridgeRoute;
+  route?: SandboxBridgeRoute;
   /** How many matching requests fail. Default 1. */
   times?: number;
 }
 
-/** The largest file body the bridge accepts. */
+/** The largest file body the sandbox bridge accepts. */
 const maxWriteBytes = 32 * 1024 * 1024;
 
 const htmlPage =
   "<!doctype html><html><head><title>Sign in</title></head><body><h1>Please sign in</h1></body></html>";
 
-/** The fake bridge. Build it with {@link createContainerBridgeFake}. */
-export class ContainerBridgeFake {
+/** The fake sandbox bridge. Build it with {@link createSandboxBridgeFake}. */
+export class SandboxBridgeFake {
   /** msw handlers answering for the fake's URL. */
   readonly handlers: RequestHandler[];
   readonly #token: string;
@@ -80,10 +76,10 @@ export class ContainerBridgeFake {
   readonly #executor: ContainerExecutor;
   readonly #maxInstances: number | undefined;
   readonly #containers = new Map<string, Promise<FakeContainer>>();
-  readonly #calls: RecordedBridgeCall[] = [];
+  readonly #calls: RecordedSandboxBridgeCall[] = [];
   readonly #faults = new FaultQueue();
 
-  constructor(options: ContainerBridgeFakeOptions) {
+  constructor(options: SandboxBridgeFakeOptions) {
     const base = new URL(options.url);
     this.#token = options.token;
     this.#prefix = options.apiRoutePrefix ?? "/v1";
@@ -94,7 +90,7 @@ export class ContainerBridgeFake {
   }
 
   /** Requests received so far, oldest first. */
-  get calls(): readonly RecordedBridgeCall[] {
+  get calls(): readonly RecordedSandboxBridgeCall[] {
     return this.#calls;
   }
 
@@ -104,7 +100,7 @@ export class ContainerBridgeFake {
   }
 
   /** Answers the next matching request(s) with `fault` instead of serving them. */
-  failNext(fault: ContainerBridgeFault, options: FailNextOptions = {}): void {
+  failNext(fault: SandboxBridgeFault, options: FailNextOptions = {}): void {
     this.#faults.add(fault, options.route, options.times ?? 1);
   }
 
@@ -118,7 +114,7 @@ export class ContainerBridgeFake {
     return [...this.#containers.keys()];
   }
 
-  /** How many containers are assigned (the bridge itself has no list route). */
+  /** How many containers are assigned (the sandbox bridge itself has no list route). */
   async countLiveSandboxes(): Promise<number> {
     return this.#containers.size;
   }
@@ -145,7 +141,7 @@ export class ContainerBridgeFake {
     });
     const fault = this.#faults.take(route);
     if (fault !== undefined && fault.kind !== "cut-stream") return faultResponse(fault, route);
-    // Like the Worker wrapper: only the API prefix reaches the bridge's router.
+    // Like the Worker wrapper: only the API prefix reaches the sandbox bridge's router.
     if (!(path === this.#prefix || path.startsWith(`${this.#prefix}/`))) {
       return new Response("Not Found", { status: 404 });
     }
@@ -156,17 +152,19 @@ export class ContainerBridgeFake {
     request: Request,
     path: string,
     body: Uint8Array,
-    fault: ContainerBridgeFault | undefined,
+    fault: SandboxBridgeFault | undefined,
   ): Promise<Response> {
     const sandboxBase = `${this.#prefix}/sandbox`;
     if (path === sandboxBase || path.startsWith(`${sandboxBase}/`)) {
       const id = path.slice(sandboxBase.length + 1).split("/")[0];
-      if (id !== undefined && id !== "" && !bridgeIdPattern.test(id)) {
-        return bridgeErrorResponse(400, "Invalid sandbox ID format", "invalid_request");
+      if (id !== undefined && id !== "" && !sandboxBridgeIdPattern.test(id)) {
+        return sandboxBridgeErrorResponse(400, "Invalid sandbox ID format", "invalid_request");
       }
-      if (!this.#authorized(request.headers)) return bridgeErrorResponse(401, "Unauthorized", "unauthorized");
+      if (!this.#authorized(request.headers))
+        return sandboxBridgeErrorResponse(401, "Unauthorized", "unauthorized");
     }
-    if (request.method === "POST" && path === sandboxBase) return HttpResponse.json({ id: mintBridgeId() });
+    if (request.method === "POST" && path === sandboxBase)
+      return HttpResponse.json({ id: mintSandboxBridgeId() });
     const match = /^\/sandbox\/([^/]+)\/(.*)$/.exec(path.slice(this.#prefix.length));
     const exactMatch = /^\/sandbox\/([^/]+)$/.exec(path.slice(this.#prefix.length));
     const id = match?.[1] ?? exactMatch?.[1];
@@ -177,13 +175,13 @@ export class ContainerBridgeFake {
       container = await this.#assign(id);
     } catch (error) {
       if (error instanceof CapacityExceeded) {
-        return bridgeErrorResponse(
+        return sandboxBridgeErrorResponse(
           503,
           "Maximum number of running container instances exceeded (instance limit reached)",
           "capacity_exceeded",
         );
       }
-      return bridgeErrorResponse(502, `pool error: ${describe(error)}`, "pool_error");
+      return sandboxBridgeErrorResponse(502, `pool error: ${describe(error)}`, "pool_error");
     }
     if (exactMatch !== null) {
       if (request.method !== "DELETE") return notFound();
@@ -197,10 +195,11 @@ export class ContainerBridgeFake {
     if (rest.startsWith("file/") && (request.method === "GET" || request.method === "PUT")) {
       const decoded = decodeRoutedPath(path);
       const relative = decoded.slice(`${this.#prefix}/sandbox/${id}/file/`.length);
-      if (relative === "") return bridgeErrorResponse(400, "file path must not be empty", "invalid_request");
-      const resolved = resolveBridgeWorkspacePath(`/${relative}`);
+      if (relative === "")
+        return sandboxBridgeErrorResponse(400, "file path must not be empty", "invalid_request");
+      const resolved = resolveSandboxBridgeWorkspacePath(`/${relative}`);
       if (resolved === undefined) {
-        return bridgeErrorResponse(
+        return sandboxBridgeErrorResponse(
           403,
           "path must resolve to a location within /workspace",
           "invalid_request",
@@ -213,26 +212,26 @@ export class ContainerBridgeFake {
     return notFound();
   }
 
-  async #exec(container: FakeContainer, body: Uint8Array, fault: ContainerBridgeFault | undefined) {
+  async #exec(container: FakeContainer, body: Uint8Array, fault: SandboxBridgeFault | undefined) {
     let request: { argv?: unknown; timeout_ms?: unknown; cwd?: unknown };
     try {
       request = JSON.parse(new TextDecoder().decode(body)) as typeof request;
     } catch {
-      return bridgeErrorResponse(400, "Invalid JSON body", "invalid_request");
+      return sandboxBridgeErrorResponse(400, "Invalid JSON body", "invalid_request");
     }
     const argv = request.argv;
     if (!Array.isArray(argv) || argv.length === 0) {
-      return bridgeErrorResponse(400, "argv must be a non-empty array", "invalid_request");
+      return sandboxBridgeErrorResponse(400, "argv must be a non-empty array", "invalid_request");
     }
-    // The bridge shell-quotes each entry and throws on a non-string: Hono's plain 500.
+    // The sandbox bridge shell-quotes each entry and throws on a non-string: Hono's plain 500.
     if (!argv.every((entry) => typeof entry === "string")) {
       return new Response("Internal Server Error", { status: 500 });
     }
     let cwd = "/workspace";
     if (typeof request.cwd === "string") {
-      const resolved = resolveBridgeWorkspacePath(request.cwd);
+      const resolved = resolveSandboxBridgeWorkspacePath(request.cwd);
       if (resolved === undefined) {
-        return bridgeErrorResponse(
+        return sandboxBridgeErrorResponse(
           403,
           "cwd must resolve to a location within /workspace",
           "invalid_request",
@@ -259,7 +258,7 @@ export class ContainerBridgeFake {
         argv,
         cwd,
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
-        // Assumed, not read from the bridge: it passes no signal to the SDK's exec, but Cloudflare
+        // Assumed, not read from the sandbox bridge: it passes no signal to the SDK's exec, but Cloudflare
         // cancels a request's subrequests when its client disconnects, which ends the container's
         // streaming exec. The adapter's abort depends on this; a live test must confirm it.
         signal: writer.closed,
@@ -284,10 +283,10 @@ export class ContainerBridgeFake {
     try {
       data = await container.readFile(path);
     } catch (error) {
-      return bridgeErrorResponse(502, `read failed: ${describe(error)}`, "exec_transport_error");
+      return sandboxBridgeErrorResponse(502, `read failed: ${describe(error)}`, "exec_transport_error");
     }
     if (data === undefined)
-      return bridgeErrorResponse(404, `File not found: ${path}`, "workspace_read_not_found");
+      return sandboxBridgeErrorResponse(404, `File not found: ${path}`, "workspace_read_not_found");
     return new Response(data as Uint8Array<ArrayBuffer>, {
       status: 200,
       headers: { "content-type": "application/octet-stream" },
@@ -296,7 +295,7 @@ export class ContainerBridgeFake {
 
   async #writeFile(container: FakeContainer, path: string, body: Uint8Array): Promise<Response> {
     if (body.byteLength > maxWriteBytes) {
-      return bridgeErrorResponse(
+      return sandboxBridgeErrorResponse(
         413,
         `payload too large: ${body.byteLength} bytes exceeds the ${maxWriteBytes}-byte limit`,
         "payload_too_large",
@@ -305,7 +304,11 @@ export class ContainerBridgeFake {
     try {
       await container.writeFile(path, body);
     } catch (error) {
-      return bridgeErrorResponse(502, `write failed: ${describe(error)}`, "workspace_archive_write_error");
+      return sandboxBridgeErrorResponse(
+        502,
+        `write failed: ${describe(error)}`,
+        "workspace_archive_write_error",
+      );
     }
     return HttpResponse.json({ ok: true });
   }
@@ -341,9 +344,9 @@ export class ContainerBridgeFake {
 /** Thrown by the pool when the deployment's max_instances is reached. */
 class CapacityExceeded extends Error {}
 
-/** Creates a fake bridge; pass its `handlers` to msw's `setupServer`. */
-export function createContainerBridgeFake(options: ContainerBridgeFakeOptions): ContainerBridgeFake {
-  return new ContainerBridgeFake(options);
+/** Creates a fake sandbox bridge; pass its `handlers` to msw's `setupServer`. */
+export function createSandboxBridgeFake(options: SandboxBridgeFakeOptions): SandboxBridgeFake {
+  return new SandboxBridgeFake(options);
 }
 
 function describe(error: unknown): string {
@@ -358,7 +361,7 @@ function notFound(): Response {
   });
 }
 
-function routeOf(method: string, path: string, prefix: string): ContainerBridgeRoute {
+function routeOf(method: string, path: string, prefix: string): SandboxBridgeRoute {
   const below = path.startsWith(prefix) ? path.slice(prefix.length) : path;
   if (method === "POST" && below === "/sandbox") return "create";
   if (method === "DELETE" && /^\/sandbox\/[^/]+$/.test(below)) return "destroy";
@@ -383,10 +386,10 @@ function recordedBody(contentType: string | null, body: Uint8Array): unknown {
   return text;
 }
 
-function faultResponse(fault: ContainerBridgeFault, route: ContainerBridgeRoute): Response {
+function faultResponse(fault: SandboxBridgeFault, route: SandboxBridgeRoute): Response {
   switch (fault.kind) {
     case "unauthorized":
-      return bridgeErrorResponse(401, "Unauthorized", "unauthorized");
+      return sandboxBridgeErrorResponse(401, "Unauthorized", "unauthorized");
     case "forbidden":
       return new Response("<html><body>Forbidden</body></html>", {
         status: 403,
@@ -399,7 +402,7 @@ function faultResponse(fault: ContainerBridgeFault, route: ContainerBridgeRoute)
       });
     case "server-error": {
       const status = fault.status ?? 502;
-      const response = bridgeErrorResponse(status, "injected failure", fault.code ?? "pool_error");
+      const response = sandboxBridgeErrorResponse(status, "injected failure", fault.code ?? "pool_error");
       if (fault.retryAfter !== undefined) response.headers.set("retry-after", fault.retryAfter);
       return response;
     }

@@ -1,5 +1,5 @@
 /**
- * What a team deploys is what the tests run: the bridge Worker bundles with `wrangler deploy
+ * What a team deploys is what the tests run: the isolate Worker bundles with `wrangler deploy
  * --dry-run` (offline, no account) from the same sources miniflare loads in local mode.
  */
 import { spawnSync } from "node:child_process";
@@ -8,9 +8,9 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { bridgeWorkerDirectory, bridgeWorkerModules } from "./bridge-worker.ts";
+import { isolateWorkerDirectory, isolateWorkerModules } from "./isolate-worker.ts";
 
-const scratch = mkdtempSync(join(tmpdir(), "sandport-bridge-deploy-"));
+const scratch = mkdtempSync(join(tmpdir(), "sandport-isolate-worker-deploy-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const wranglerEntry = join(
@@ -19,20 +19,20 @@ const wranglerEntry = join(
   "wrangler.js",
 );
 
-describe("the bridge Worker", () => {
+describe("the isolate Worker", () => {
   it("bundles with wrangler deploy --dry-run, exporting the Worker, its Durable Object and its outbound gate", () => {
     // A copy of exactly what the package ships (wrangler writes a .wrangler folder next to its config).
     const packageCopy = join(scratch, "package");
     const workerCopy = join(packageCopy, "worker");
-    cpSync(join(bridgeWorkerDirectory, "src"), join(workerCopy, "src"), { recursive: true });
-    cpSync(join(bridgeWorkerDirectory, "wrangler.jsonc"), join(workerCopy, "wrangler.jsonc"));
+    cpSync(join(isolateWorkerDirectory, "src"), join(workerCopy, "src"), { recursive: true });
+    cpSync(join(isolateWorkerDirectory, "wrangler.jsonc"), join(workerCopy, "wrangler.jsonc"));
     mkdirSync(join(packageCopy, "src", "isolate"), { recursive: true });
-    const shipped = JSON.parse(readFileSync(join(bridgeWorkerDirectory, "..", "package.json"), "utf8")) as {
+    const shipped = JSON.parse(readFileSync(join(isolateWorkerDirectory, "..", "package.json"), "utf8")) as {
       files: string[];
     };
     // The package's own sources the Worker imports ship by name in package.json's `files`.
     for (const file of shipped.files.filter((entry) => entry.startsWith("src/"))) {
-      cpSync(join(bridgeWorkerDirectory, "..", file), join(packageCopy, file));
+      cpSync(join(isolateWorkerDirectory, "..", file), join(packageCopy, file));
     }
     const outdir = join(scratch, "bundle");
     const result = spawnSync(
@@ -73,17 +73,17 @@ describe("the bridge Worker", () => {
   });
 
   it("gives local mode every source file of the Worker, types stripped, entry first", () => {
-    const modules = bridgeWorkerModules();
-    expect(modules[0]?.path).toBe(join(bridgeWorkerDirectory, "src", "index.ts"));
+    const modules = isolateWorkerModules();
+    expect(modules[0]?.path).toBe(join(isolateWorkerDirectory, "src", "index.ts"));
     for (const module of modules) {
-      expect(module.contents).not.toMatch(/import type|: BridgeEnv\b/);
+      expect(module.contents).not.toMatch(/import type|: IsolateWorkerEnv\b/);
     }
     const names = modules.map((module) => module.path.slice(module.path.lastIndexOf("/") + 1)).sort();
     expect(names).toContain("sandbox-object.ts");
     expect(names).toContain("runner-module.ts");
     // The egress policy the gate shares with Node comes along, under the name its import resolves to.
     expect(modules.map((module) => module.path)).toContain(
-      join(bridgeWorkerDirectory, "..", "src", "isolate", "egress-policy.ts"),
+      join(isolateWorkerDirectory, "..", "src", "isolate", "egress-policy.ts"),
     );
   });
 });
