@@ -9,20 +9,10 @@ import {
   defaultMaxListEntries,
   type FileInfo,
   InvalidRequestError,
+  normalizeAbsolutePath,
   workspaceMountPath,
   workspaceRelativePath,
 } from "@sandport/core";
-
-/** Resolves `.` and `..` of an absolute path (a `..` at the root stays there). */
-function normalizeAbsolute(path: string): string {
-  const segments: string[] = [];
-  for (const segment of path.split("/")) {
-    if (segment === "" || segment === ".") continue;
-    if (segment === "..") segments.pop();
-    else segments.push(segment);
-  }
-  return `/${segments.join("/")}`;
-}
 
 /**
  * A sandbox path as a path relative to the workspace, `""` for the workspace itself. Relative paths
@@ -32,7 +22,7 @@ export function workspaceEntryPath(path: unknown, field: string, providerId: str
   if (typeof path !== "string" || path === "" || path.includes("\0")) {
     throw new InvalidRequestError(`${field}: must be a non-empty string without NUL`, { providerId });
   }
-  const absolute = normalizeAbsolute(path.startsWith("/") ? path : `${workspaceMountPath}/${path}`);
+  const absolute = normalizeAbsolutePath(path.startsWith("/") ? path : `${workspaceMountPath}/${path}`);
   if (absolute === workspaceMountPath) return "";
   try {
     return workspaceRelativePath(absolute);

@@ -112,4 +112,4 @@ export {
   type SpawnOptions,
 } from "./sandbox-request.ts";
 export { hasSecretReference, resolveSecretReferences, type SecretSource } from "./secret-reference.ts";
-export { workspaceMountPath, workspaceRelativePath } from "./workspace-path.ts";
+export { normalizeAbsolutePath, workspaceMountPath, workspaceRelativePath } from "./workspace-path.ts";

@@ -8,7 +8,7 @@ import { InvalidRequestError } from "./errors.ts";
 export const workspaceMountPath = "/workspace";
 
 /** Resolves `.` and `..` segments of an absolute POSIX path (a `..` at the root stays at the root). */
-function normalizeAbsolute(path: string): string {
+export function normalizeAbsolutePath(path: string): string {
   const segments: string[] = [];
   for (const segment of path.split("/")) {
     if (segment === "" || segment === ".") continue;
@@ -26,7 +26,7 @@ export function workspaceRelativePath(path: string): string {
   if (typeof path !== "string" || path === "" || path.includes("\0")) {
     throw new InvalidRequestError("path: must be a non-empty string without NUL");
   }
-  const absolute = normalizeAbsolute(path.startsWith("/") ? path : `${workspaceMountPath}/${path}`);
+  const absolute = normalizeAbsolutePath(path.startsWith("/") ? path : `${workspaceMountPath}/${path}`);
   if (absolute !== workspaceMountPath && !absolute.startsWith(`${workspaceMountPath}/`)) {
     throw new InvalidRequestError(`path "${path}" is outside the sandbox workspace (${workspaceMountPath})`);
   }
