@@ -4,6 +4,7 @@
  * reported, never asserted.
  */
 import { availableParallelism, loadavg } from "node:os";
+import { benchCli } from "./cli-bench.ts";
 import { benchIsolate } from "./isolate-bench.ts";
 import { benchKit } from "./kit-bench.ts";
 import { benchLocal } from "./local-bench.ts";
@@ -14,8 +15,9 @@ const loadBefore = loadavg()[0] as number;
 const local = await benchLocal();
 const isolateRows = await benchIsolate();
 const kitRows = await benchKit();
+const cliRows = await benchCli();
 printReport(
   `sandport bench — node ${process.version}, ${process.arch}, ${availableParallelism()} cores, ` +
     `load average ${loadBefore.toFixed(2)} at start, isolation selected: ${local.isolationSelected}`,
-  [...local.rows, ...isolateRows, ...kitRows],
+  [...local.rows, ...isolateRows, ...kitRows, ...cliRows],
 );

@@ -2,10 +2,12 @@
  * The `sandport` executable. It checks the Node version first and only then loads the CLI, because
  * the CLI's dependencies fail on an old Node with errors that do not say why.
  */
+import { enableCompileCacheForUser } from "./compile-cache.ts";
 import { unsupportedNodeVersionMessage } from "./node-version.ts";
 
 const problem = unsupportedNodeVersionMessage(process.versions.node, process.execPath);
 if (problem === undefined) {
+  enableCompileCacheForUser(process.env);
   const { flushStream, processEnvironment } = await import("./cli-environment.ts");
   const { runCli } = await import("./run-cli.ts");
   const exitCode = await runCli(process.argv.slice(2), processEnvironment());

@@ -22,7 +22,7 @@ const bridge = createSandboxBridgeFake({ url, token });
 
 /**
  * What a scripted container does for each command: output chunks in order, then an exit status;
- * or it hangs until the command's `timeout_ms`, as a stuck command does.
+ * or it hangs, as a stuck command does (the container ignores `timeout_ms` on the streaming exec).
  */
 type Script = (
   request: FakeContainerExecRequest,
@@ -33,8 +33,9 @@ const scriptedExecutor: ContainerExecutor = {
     exec: async (request) => {
       const outcome = script(request);
       if (outcome === "hang") {
-        await new Promise((resolve) => setTimeout(resolve, request.timeoutMs ?? 60_000));
-        return { timedOut: true as const };
+        // As a stuck command does: the sandbox bridge passes no timeout to the command.
+        await new Promise((resolve) => setTimeout(resolve, 60_000));
+        return { exitCode: 137 };
       }
       const { chunks, exitCode } = outcome;
       for (const [stream, bytes] of chunks)
@@ -209,8 +210,8 @@ describe("cloudflare-container file calls", () => {
     // (3 + 1) entries of 4 NUL-terminated fields: find is stopped by head right after.
     const listing = bridge.calls.find((call) => call.route === "exec");
     const argv = (listing?.body as { argv: string[] } | undefined)?.argv ?? [];
-    expect(argv.slice(0, 2)).toEqual(["sh", "-c"]);
-    expect(argv.slice(3)).toEqual(["sandport", "/workspace/cap", "1", "16"]);
+    expect(argv.slice(0, 4)).toEqual(["env", expect.stringMatching(/^SANDPORT_EXEC_ID=/), "sh", "-c"]);
+    expect(argv.slice(5)).toEqual(["sandport", "/workspace/cap", "1", "16"]);
     expect(await sandbox.listFiles("cap", { recursive: true })).toHaveLength(4);
     await expectSandportError(() => sandbox.listFiles("cap", { maxEntries: 0 }), "invalid_request");
   });
@@ -270,8 +271,14 @@ describe("cloudflare-container file calls", () => {
   it("bounds each file call by requestTimeoutMs, sent as the command's timeout_ms", async () => {
     const sandbox = await sandboxOn(scriptedUrl, { requestTimeoutMs: 50 });
     script = () => "hang";
+    scripted.clearCalls();
     const error = await expectSandportError(() => sandbox.removeFile("big", { recursive: true }), "timeout");
     expect(error.message).toContain("50 ms");
+    // The container would run the command on: a second exec ends the processes carrying its marker.
+    const [removal, stop] = scripted.calls.filter((call) => call.route === "exec");
+    const marker = (removal?.body as { argv?: string[] } | undefined)?.argv?.[1];
+    expect(marker).toMatch(/^SANDPORT_EXEC_ID=/);
+    expect(stop?.body).toMatchObject({ argv: ["sh", "-c", expect.any(String), "sh", marker] });
   });
 });
 

@@ -25,13 +25,7 @@ const brokenExecutor: ContainerExecutor = {
 };
 /** Containers whose commands never end and never report a timeout: a silent, stuck sandbox bridge. */
 const stuckExecutor: ContainerExecutor = {
-  start: async () =>
-    memoryContainer(
-      (request) =>
-        new Promise((_resolve, reject) =>
-          request.signal.addEventListener("abort", () => reject(new Error("gone"))),
-        ),
-    ),
+  start: async () => memoryContainer(() => new Promise(() => {})),
 };
 const brokenBridge = createSandboxBridgeFake({
   url: "https://broken-bridge.test",
@@ -144,7 +138,7 @@ describe("cloudflare-container provider: requests on the wire", () => {
     expect(await bridge.countLiveSandboxes()).toBe(1);
   });
 
-  it("sends argv unchanged with cwd /workspace and timeout_ms, and reads the exit code", async () => {
+  it("sends argv unchanged behind env and the exec's marker, with cwd /workspace and timeout_ms", async () => {
     const sandbox = await createSandbox();
     bridge.clearCalls();
     const result = await sandbox.exec(["sh", "-c", 'printf "%s|" "$@"; exit 7', "sh", "a b", "$HOME", ""], {
@@ -156,7 +150,17 @@ describe("cloudflare-container provider: requests on the wire", () => {
         method: "POST",
         route: "exec",
         body: {
-          argv: ["sh", "-c", 'printf "%s|" "$@"; exit 7', "sh", "a b", "$HOME", ""],
+          argv: [
+            "env",
+            expect.stringMatching(/^SANDPORT_EXEC_ID=[0-9a-f-]{36}$/),
+            "sh",
+            "-c",
+            'printf "%s|" "$@"; exit 7',
+            "sh",
+            "a b",
+            "$HOME",
+            "",
+          ],
           cwd: "/workspace",
           timeout_ms: 5_000,
         },
@@ -169,7 +173,10 @@ describe("cloudflare-container provider: requests on the wire", () => {
     const sandbox = await createSandbox();
     bridge.clearCalls();
     expect((await sandbox.exec({ shell: "echo one | tr a-z A-Z" })).stdout).toBe("ONE\n");
-    expect(bridge.calls[0]?.body).toEqual({ argv: ["sh", "-c", "echo one | tr a-z A-Z"], cwd: "/workspace" });
+    expect(bridge.calls[0]?.body).toEqual({
+      argv: ["env", expect.stringMatching(/^SANDPORT_EXEC_ID=/), "sh", "-c", "echo one | tr a-z A-Z"],
+      cwd: "/workspace",
+    });
   });
 
   it("applies defaultTimeoutMs to commands that set no timeoutMs", async () => {
@@ -192,6 +199,7 @@ describe("cloudflare-container provider: requests on the wire", () => {
         "BOTH=exec",
         "ONLY_CREATE=c",
         "ONLY_EXEC=e",
+        expect.stringMatching(/^SANDPORT_EXEC_ID=/),
         "sh",
         "-c",
         'printf "%s %s %s" "$BOTH" "$ONLY_CREATE" "$ONLY_EXEC"',

@@ -176,7 +176,8 @@ describe("files", () => {
   it("honours resources.diskMb as the sandbox's own, smaller limit", async () => {
     const roomy = createCloudflareIsolateProvider({ maxFilesBytes: 8 * 1024 * 1024 });
     await using sandbox = await roomy.create({ resources: { diskMb: 1 } });
-    await sandbox.writeFile("fits.bin", new Uint8Array(1024 * 1024));
+    // The limit counts the path's bytes too.
+    await sandbox.writeFile("fits.bin", new Uint8Array(1024 * 1024 - "fits.bin".length));
     await expectSandportError(() => sandbox.writeFile("more.bin", new Uint8Array(1)), "output_limit");
     await roomy.dispose();
   });
@@ -245,7 +246,7 @@ describe("network", () => {
   it("lets code reach an allowed host and refuses every other with a clear message ({ allow })", async () => {
     // A loopback service is reached through its address; a name resolving to it would be refused
     // (see isolate/allowlist-egress.test.ts).
-    await using sandbox = await provider.create({ network: { egress: { allow: ["127.0.0.1"] } } });
+    await using sandbox = await provider.create({ network: { egress: { allow: [`127.0.0.1:${port}`] } } });
     const allowed = await sandbox.runCode?.(fetchCode("127.0.0.1").replace("PORT", String(port)), {
       language: "javascript",
     });

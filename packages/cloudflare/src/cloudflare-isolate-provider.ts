@@ -43,6 +43,7 @@ import {
 import { startIsolateWorker } from "./isolate/isolate-worker.ts";
 import { answerText, IsolateWorkerClient } from "./isolate/isolate-worker-client.ts";
 import type { IsolateWorkerCreateBody, IsolateWorkerEgress } from "./isolate/isolate-worker-protocol.ts";
+import { envBounds, labelBounds, recordBoundsProblem } from "./isolate/isolate-worker-protocol.ts";
 import { LocalIsolateSandbox, type LocalSandboxState } from "./isolate/local-isolate-sandbox.ts";
 import { RemoteIsolateSandbox } from "./isolate/remote-isolate-sandbox.ts";
 import { parseIsolateWorkerJson } from "./isolate/run-request.ts";
@@ -105,6 +106,13 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
       diskMb === undefined
         ? this.#settings.maxFilesBytes
         : Math.min(diskMb * 1024 * 1024, this.#settings.maxFilesBytes);
+    for (const [field, record, bounds] of [
+      ["env", parsed.env ?? {}, envBounds],
+      ["labels", parsed.labels ?? {}, labelBounds],
+    ] as const) {
+      const problem = recordBoundsProblem(record, field, bounds);
+      if (problem !== undefined) throw new InvalidRequestError(problem, { providerId: this.providerId });
+    }
     const body: IsolateWorkerCreateBody = {
       env: { ...parsed.env },
       egress,

@@ -2,7 +2,6 @@
 import { chmodSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigInvalidError, type ProviderCapabilities, ProviderUnavailableError } from "@sandport/core";
-import { detectIsolation } from "./isolation-detect.ts";
 import type { ResolvedLocalSettings } from "./local-settings.ts";
 import { ensureRootSkeleton, type RootSkeleton } from "./root-skeleton.ts";
 import type { SandboxRecord } from "./sandbox-store.ts";
@@ -82,7 +81,11 @@ export async function prepareUnisolatedEnvironment(
   return { settings, capabilities, store, nodeDirectory: dirname(process.execPath) };
 }
 
-/** Checks that the supervisor can create namespaces here, builds the skeleton and the state directory. */
+/**
+ * Builds the skeleton and the state directory. Whether this machine gives the supervisor its
+ * namespaces is learnt from the first sandbox (see `explainSetupFailure`), not probed up front:
+ * the probe would cost every cold start a process.
+ */
 export async function prepareEnvironment(
   settings: ResolvedLocalSettings,
   capabilities: ProviderCapabilities,
@@ -90,11 +93,10 @@ export async function prepareEnvironment(
 ): Promise<LocalEnvironment> {
   const runAsUid = isRoot() ? settings.sandboxUid : undefined;
   const store = await prepareStateDirectory(settings, runAsUid);
-  const report = await detectIsolation(settings);
   const packaged = packagedSupervisorPath();
-  if (report.selected !== "supervisor" || packaged === undefined) {
+  if (packaged === undefined) {
     throw new ProviderUnavailableError(
-      `local sandboxes cannot start: ${report.problem ?? "the sandbox supervisor does not work here"}`,
+      `local sandboxes cannot start: no sandbox supervisor is shipped for ${process.platform}-${process.arch} (linux x64 and arm64 are)`,
       { providerId: settings.providerId, isRetryable: false },
     );
   }

@@ -10,8 +10,10 @@ import {
   matchesLabels,
   NotFoundError,
   type ProviderCapabilities,
+  ProviderUnavailableError,
   parseCreateSandboxRequest,
   parseProviderOptions,
+  SandboxFailedError,
   type SandboxInfo,
   type SandboxProvider,
   specificationVersion,
@@ -19,7 +21,7 @@ import {
   toSandportError,
   vendorIdFor,
 } from "@sandport/core";
-import { findRuntimes } from "./isolation-detect.ts";
+import { detectIsolation, findRuntimes } from "./isolation-detect.ts";
 import { diagnoseLocal } from "./local-diagnosis.ts";
 import {
   prepareEnvironment,
@@ -121,6 +123,21 @@ export class LocalProvider implements SandboxProvider {
     return { kind: "supervised", environment, runtimes: new SandboxRuntimes(environment) };
   }
 
+  /**
+   * A sandbox that could not be built: when this machine gives no namespaces at all, say so with
+   * the fix (what `sandport doctor` prints) instead of the failed step alone.
+   */
+  async #explainSetupFailure(error: unknown): Promise<unknown> {
+    if (!SandboxFailedError.isInstance(error)) return toSandportError(error, this.providerId);
+    const report = await detectIsolation(this.#settings).catch(() => undefined);
+    if (report?.problem === undefined) return error;
+    return new ProviderUnavailableError(`local sandboxes cannot start: ${report.problem}`, {
+      cause: error,
+      providerId: this.providerId,
+      isRetryable: false,
+    });
+  }
+
   /** Stops every sandbox supervisor this instance started (their processes die; files stay). */
   async dispose(): Promise<void> {
     const backend = await this.#backend?.catch(() => undefined);
@@ -162,7 +179,7 @@ export class LocalProvider implements SandboxProvider {
     } catch (error) {
       if (backend.kind === "supervised") await backend.runtimes.stop(record.vendorId);
       await environment.store.remove(record.vendorId);
-      throw toSandportError(error, this.providerId);
+      throw await this.#explainSetupFailure(error);
     }
     const sandbox = await abandonIfAborted(
       new LocalSandbox(backend, record),

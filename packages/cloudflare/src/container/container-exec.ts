@@ -14,8 +14,8 @@ import type { SandboxBridgeClient, SandboxBridgeExecBody } from "./sandbox-bridg
 import { readServerSentEvents } from "./server-sent-events.ts";
 
 /**
- * How long past `timeoutMs` the client waits for the container's own timeout before it stops
- * waiting itself, so a lost or silent stream can never hang the caller.
+ * How long an abort or a timeout waits for the command that ends the aborted one, so a lost or
+ * silent sandbox bridge can never hang the caller.
  */
 export const timeoutGraceMs = 2_000;
 
@@ -38,6 +38,12 @@ export interface ContainerExecInput {
   maxOutputBytes?: number;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
+  /**
+   * Ends the command inside the container, called on abort and at `timeoutMs`. Needed because the
+   * sandbox bridge ends nothing itself: it never watches the client's connection, and the container's
+   * streaming exec drops `timeout_ms`.
+   */
+  stop?: () => Promise<void>;
 }
 
 /**
@@ -52,10 +58,10 @@ function decodeBase64(data: string): Uint8Array {
 
 /**
  * Streams the command's output to the callbacks as events arrive and resolves with its result.
- * `timeoutMs` goes to the sandbox bridge as `timeout_ms`; the container reports a timeout as an `exec_error`
- * event, which counts as the timeout when it comes after `timeoutMs` (any genuine failure after that
- * point would have been preceded by the kill). An abort rejects with `AbortedError` and closes the
- * stream; a stream that ends without `exit` or `error` rejects with `provider_unavailable`.
+ * At `timeoutMs` the client stops reading, ends the command with `stop` and reports `timedOut`
+ * (`timeout_ms` is sent too, for a container that would honour it; an `error` event after `timeoutMs`
+ * counts as the timeout). An abort closes the stream, ends the command with `stop` and rejects with
+ * `AbortedError`. A stream that ends without `exit` or `error` rejects with `provider_unavailable`.
  */
 export async function runContainerExec(input: ContainerExecInput): Promise<ExecResult> {
   const { client, providerId, timeoutMs } = input;
@@ -93,7 +99,7 @@ export async function runContainerExec(input: ContainerExecInput): Promise<ExecR
       : setTimeout(() => {
           guardFired = true;
           controller.abort();
-        }, timeoutMs + timeoutGraceMs);
+        }, timeoutMs);
   const abortedError = () =>
     new AbortedError("the command was aborted", { cause: callerSignal?.reason, providerId });
 
@@ -102,6 +108,16 @@ export async function runContainerExec(input: ContainerExecInput): Promise<ExecR
   const onAbort = () => void reader?.cancel().catch(() => {});
   controller.signal.addEventListener("abort", onAbort, { once: true });
   let finished = false;
+  // Ends the command inside the container, bounded so a silent bridge cannot hang the caller.
+  const stopCommand = async () => {
+    if (input.stop === undefined) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutGraceMs);
+    });
+    await Promise.race([input.stop().catch(() => {}), bound]);
+    clearTimeout(timer);
+  };
   try {
     reader = await input.client.openExec(input.vendorId, input.body, controller.signal);
     for await (const event of readServerSentEvents(reader)) {
@@ -124,6 +140,7 @@ export async function runContainerExec(input: ContainerExecInput): Promise<ExecR
         if (!parsed.success) throw unreadableResponseError(context, parsed.error);
         finished = true;
         if (timeoutMs !== undefined && performance.now() - started >= timeoutMs) {
+          await stopCommand();
           return result(timedOutExitCode, true);
         }
         throw errorFromExecEvent(
@@ -136,13 +153,23 @@ export async function runContainerExec(input: ContainerExecInput): Promise<ExecR
       }
       // Other event names are ignored: a newer sandbox bridge may add some.
     }
-    if (callerSignal?.aborted) throw abortedError();
-    if (guardFired) return result(timedOutExitCode, true);
+    if (callerSignal?.aborted || guardFired) throw new EndedByClient();
     throw streamCutError(context);
   } catch (error) {
-    if (error instanceof CallbackFailure) throw error.error;
-    if (callerSignal?.aborted) throw abortedError();
-    if (guardFired) return result(timedOutExitCode, true);
+    if (error instanceof CallbackFailure) {
+      // The caller's callback threw: its exec rejects, so its command must not run on unseen.
+      finished = true;
+      controller.abort();
+      await stopCommand();
+      throw error.error;
+    }
+    if (callerSignal?.aborted || guardFired) {
+      finished = true;
+      controller.abort();
+      await stopCommand();
+      if (callerSignal?.aborted) throw abortedError();
+      return result(timedOutExitCode, true);
+    }
     if (SandportError.isInstance(error)) throw error;
     // A read failed mid-stream: the connection broke while the command ran.
     throw streamCutError(context, error);
@@ -154,6 +181,9 @@ export async function runContainerExec(input: ContainerExecInput): Promise<ExecR
     reader?.cancel().catch(() => {});
   }
 }
+
+/** Thrown inside the read loop when the caller's abort or the timeout ended the stream. */
+class EndedByClient extends Error {}
 
 /** `JSON.parse`, with `undefined` (which no schema accepts) for text that is not JSON. */
 function parseJson(text: string): unknown {

@@ -22,7 +22,7 @@ import {
 } from "@sandport/core";
 import { tooManyEntriesMessage } from "../file-call-arguments.ts";
 import { runContainerExec } from "./container-exec.ts";
-import { workspaceRoot } from "./container-request-mapping.ts";
+import { execMarkerVariable, workspaceRoot } from "./container-request-mapping.ts";
 import type { SandboxBridgeClient } from "./sandbox-bridge-client.ts";
 
 /** Exit statuses of the scripts: each names one outcome. Any other status is unexpected. */
@@ -127,6 +127,8 @@ export interface ContainerFileContext {
   vendorId: string;
   /** Limit of one file call, ms. */
   timeoutMs: number;
+  /** Ends the processes of the exec marked `marker` (a file call that timed out or was aborted). */
+  stopCommand?: (marker: string) => Promise<void>;
 }
 
 /** How a path reads in messages: the caller's, as given. */
@@ -148,19 +150,31 @@ async function runScript(
   signal: AbortSignal | undefined,
   maxOutputBytes = defaultMaxOutputBytes,
 ): Promise<ExecResult> {
+  // Marked like every exec, so a call that times out or is aborted does not run on in the container.
+  const marker = crypto.randomUUID();
+  const stopCommand = context.stopCommand;
   const result = await runContainerExec({
     client: context.client,
     providerId: context.providerId,
     operation,
     vendorId: context.vendorId,
     body: {
-      argv: ["sh", "-c", scripts[script], "sandport", ...argumentList],
+      argv: [
+        "env",
+        `${execMarkerVariable}=${marker}`,
+        "sh",
+        "-c",
+        scripts[script],
+        "sandport",
+        ...argumentList,
+      ],
       cwd: workspaceRoot,
       timeout_ms: context.timeoutMs,
     },
     timeoutMs: context.timeoutMs,
     signal,
     maxOutputBytes,
+    ...(stopCommand === undefined ? {} : { stop: () => stopCommand(marker) }),
   });
   if (result.timedOut) {
     throw new TimeoutError(`${operation}: no answer from the container in ${context.timeoutMs} ms`, {

@@ -91,6 +91,38 @@ export function execArgv(command: Command, environment: Readonly<Record<string, 
 }
 
 /**
+ * The variable every exec carries, with a fresh value per exec, so that exactly its processes can be
+ * found and ended later: the sandbox bridge ends no command itself (no kill when the client goes away,
+ * `timeout_ms` dropped by the container's streaming exec), but it runs any other command.
+ */
+export const execMarkerVariable = "SANDPORT_EXEC_ID";
+
+/**
+ * A script that SIGKILLs every process whose environment holds `$1` (`NAME=value`, a whole entry),
+ * repeating while it finds some, so children forked meanwhile go too. When the first look finds
+ * none it looks once more after 0.5 s: an exec aborted while its request was on the way may start
+ * after this one. Processes that cleared their environment escape it; nothing else in a container
+ * marks a command's processes.
+ */
+const stopScript = [
+  "n=0",
+  'while [ "$n" -lt 20 ]; do',
+  "  found=",
+  "  for d in /proc/[0-9]*; do",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template.
+  '    if grep -qxzF -e "$1" "$d/environ" 2>/dev/null; then kill -KILL "${d#/proc/}" 2>/dev/null && found=1; fi',
+  "  done",
+  '  if [ -z "$found" ]; then [ "$n" -gt 0 ] && exit 0; sleep 0.5; fi',
+  "  n=$((n + 1))",
+  "done",
+].join("\n");
+
+/** The argv that ends every process of the exec marked `marker` (see {@link execMarkerVariable}). */
+export function stopCommandArgv(marker: string): string[] {
+  return ["sh", "-c", stopScript, "sh", `${execMarkerVariable}=${marker}`];
+}
+
+/**
  * Throws `UnsupportedCapabilityError` for everything in `request` the sandbox bridge cannot honour: what the
  * capabilities rule out (core's check) plus a lifetime, which the sandbox bridge has no field for.
  */

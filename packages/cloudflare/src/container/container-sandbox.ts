@@ -32,7 +32,7 @@ import {
   workspaceEntryPath,
 } from "../file-call-arguments.ts";
 import { SandboxBridgeResponseError } from "./cloudflare-container-errors.ts";
-import { runContainerExec } from "./container-exec.ts";
+import { runContainerExec, timeoutGraceMs } from "./container-exec.ts";
 import {
   type ContainerFileContext,
   classifyUnreadable,
@@ -45,9 +45,11 @@ import {
 } from "./container-files.ts";
 import {
   execArgv,
+  execMarkerVariable,
   fileRoutePath,
   resolveWorkingDirectory,
   resolveWorkspacePath,
+  stopCommandArgv,
 } from "./container-request-mapping.ts";
 import type { DestroyedSandboxes } from "./destroyed-sandboxes.ts";
 import type { SandboxBridgeClient } from "./sandbox-bridge-client.ts";
@@ -145,6 +147,9 @@ export class ContainerSandbox implements Sandbox {
     const cwd = resolveWorkingDirectory(checked.cwd, providerId);
     const timeoutMs = checked.timeoutMs ?? this.#context.defaultTimeoutMs;
     if (checked.cwd !== undefined) await this.#assertDirectory(cwd, checked.cwd, checked.signal);
+    // Marks this exec's processes, so an abort or a timeout can end them with a second command: the
+    // only way the sandbox bridge offers (see stopCommandArgv).
+    const marker = crypto.randomUUID();
     return runContainerExec({
       client: this.#context.client,
       providerId,
@@ -152,7 +157,7 @@ export class ContainerSandbox implements Sandbox {
       operation: `exec ${JSON.stringify("shell" in parsed ? "sh" : parsed[0])}`,
       vendorId: this.vendorId,
       body: {
-        argv: execArgv(parsed, { ...this.#environment, ...checked.env }),
+        argv: execArgv(parsed, { ...this.#environment, ...checked.env, [execMarkerVariable]: marker }),
         cwd,
         ...(timeoutMs === undefined ? {} : { timeout_ms: timeoutMs }),
       },
@@ -161,6 +166,23 @@ export class ContainerSandbox implements Sandbox {
       maxOutputBytes: checked.maxOutputBytes,
       onStdout: checked.onStdout,
       onStderr: checked.onStderr,
+      stop: () => this.#stopCommand(marker),
+    });
+  }
+
+  /** Runs the command that SIGKILLs every process of the exec marked `marker`. */
+  async #stopCommand(marker: string): Promise<void> {
+    await runContainerExec({
+      client: this.#context.client,
+      providerId: this.#context.providerId,
+      operation: "exec (ending an aborted or timed-out command)",
+      vendorId: this.vendorId,
+      body: { argv: stopCommandArgv(marker), cwd: workspaceMountPath },
+      timeoutMs: undefined,
+      signal: AbortSignal.timeout(timeoutGraceMs),
+      maxOutputBytes: 0,
+      onStdout: undefined,
+      onStderr: undefined,
     });
   }
 
@@ -314,6 +336,7 @@ export class ContainerSandbox implements Sandbox {
       providerId: this.#context.providerId,
       vendorId: this.vendorId,
       timeoutMs: this.#context.fileTimeoutMs,
+      stopCommand: (marker) => this.#stopCommand(marker),
     };
   }
 

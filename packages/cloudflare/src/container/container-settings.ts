@@ -55,7 +55,10 @@ export interface CloudflareContainerProviderSettings {
   instance?: ContainerInstanceResources;
   /** The deployment's `max_instances`, declared as `limits.maxConcurrency`. Default: not declared. */
   maxInstances?: number;
-  /** Timeout for commands that set no `timeoutMs`, ms. Default: none (commands run until they end). */
+  /**
+   * Timeout for commands that set no `timeoutMs`, ms. At the timeout the provider ends the command with a
+   * second exec (the sandbox bridge ends none itself). Default: none (commands run until they end).
+   */
   defaultTimeoutMs?: number;
   /**
    * Limit of each non-streaming request (create, files, destroy), and of each file call done with a

@@ -125,7 +125,16 @@ describe("allowlisted egress in local mode", () => {
     "refuses localhost and a name resolving to 127.0.0.1, naming the host and the loopback address",
     async () => {
       await using sandbox = await provider.create({
-        network: { egress: { allow: ["localhost", "internal.test", "mapped.test", "metadata.test"] } },
+        network: {
+          egress: {
+            allow: [
+              `localhost:${port()}`,
+              `internal.test:${port()}`,
+              `mapped.test:${port()}`,
+              "metadata.test",
+            ],
+          },
+        },
       });
       const before = service?.seen.length;
       expect(await runValue(sandbox, fetchCode(`http://localhost:${port()}/`))).toMatch(
@@ -149,7 +158,7 @@ describe("allowlisted egress in local mode", () => {
     "reaches a loopback service when the allowlist names 127.0.0.1, by address or by a name resolving to it",
     async () => {
       await using sandbox = await provider.create({
-        network: { egress: { allow: ["127.0.0.1", "internal.test"] } },
+        network: { egress: { allow: [`127.0.0.1:${port()}`, `internal.test:${port()}`] } },
       });
       expect(await runValue(sandbox, fetchCode(`http://127.0.0.1:${port()}/direct`))).toBe(
         "reached: host service",
@@ -168,7 +177,7 @@ describe("allowlisted egress in local mode", () => {
     "connects to the address it checked, even when the name resolves elsewhere afterwards",
     async () => {
       await using sandbox = await provider.create({
-        network: { egress: { allow: ["rebind.test", "127.0.0.1"] } },
+        network: { egress: { allow: [`rebind.test:${port()}`, `127.0.0.1:${port()}`] } },
       });
       lookups.length = 0;
       rebindAnswers = 0;
@@ -190,7 +199,7 @@ describe("allowlisted egress in local mode", () => {
     "refuses a redirect from an allowed service to a name resolving to an unlisted loopback address",
     async () => {
       await using sandbox = await provider.create({
-        network: { egress: { allow: ["127.0.0.1", "inner.test"] } },
+        network: { egress: { allow: [`127.0.0.1:${port()}`, `inner.test:${port()}`] } },
       });
       expect(await runValue(sandbox, fetchCode(`http://127.0.0.1:${port()}/redirect`))).toMatch(
         /^refused: sandport: network access to inner\.test is not allowed: it resolves to 127\.0\.0\.2, a loopback address/,
@@ -226,7 +235,7 @@ describe("allowlisted egress through an isolate Worker without the local proxy (
     "lets an address literal through only when an address or range entry holds it",
     async () => {
       const port = service?.port;
-      await using listed = await provider.create({ network: { egress: { allow: ["127.0.0.0/8"] } } });
+      await using listed = await provider.create({ network: { egress: { allow: [`127.0.0.0/8:${port}`] } } });
       expect(await runValue(listed, fetchCode(`http://127.0.0.1:${port}/remote`))).toBe(
         "reached: host service",
       );

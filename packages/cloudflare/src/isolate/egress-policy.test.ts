@@ -5,6 +5,7 @@ import {
   hostAllowed,
   parseIpAddress,
   specialAddressKind,
+  urlRefusal,
   validAllowEntry,
 } from "./egress-policy.ts";
 
@@ -85,6 +86,55 @@ describe("egress policy", () => {
     expect(hostAllowed("127.0.0.1", ["127.0.0.0/8"])).toBe(true);
     expect(hostAllowed("[::1]", ["::1"])).toBe(true);
     expect(hostAllowed("[::ffff:7f00:1]", ["127.0.0.1"])).toBe(true);
+  });
+
+  it("opens an entry's own port, and only 80 and 443 for an entry without one", () => {
+    expect(urlRefusal(new URL("https://api.example.com/"), ["api.example.com"])).toBeUndefined();
+    expect(urlRefusal(new URL("http://api.example.com/"), ["api.example.com"])).toBeUndefined();
+    expect(urlRefusal(new URL("http://api.example.com:8080/"), ["api.example.com"])).toContain(
+      'port 8080 is not allowed; an entry without a port opens ports 80 and 443 only (add "api.example.com:8080"',
+    );
+    expect(urlRefusal(new URL("http://api.example.com:8080/"), ["api.example.com:8080"])).toBeUndefined();
+    expect(urlRefusal(new URL("https://api.example.com/"), ["api.example.com:8080"])).toContain("port 443");
+    expect(urlRefusal(new URL("http://a.example.org:9000/"), ["*.example.org:9000"])).toBeUndefined();
+    expect(urlRefusal(new URL("http://127.0.0.1:5432/"), ["127.0.0.1"])).toContain("port 5432");
+    expect(urlRefusal(new URL("http://127.0.0.1:5432/"), ["127.0.0.0/8:5432"])).toBeUndefined();
+    expect(urlRefusal(new URL("http://[::1]:8080/"), ["[::1]:8080"])).toBeUndefined();
+    expect(urlRefusal(new URL("http://[::1]:8081/"), ["[::1]:8080"])).toContain("port 8081");
+    expect(urlRefusal(new URL("http://[fd00::5]:8080/"), ["[fd00::]/8:8080"])).toBeUndefined();
+    expect(urlRefusal(new URL("ftp://api.example.com/"), ["api.example.com:21"])).toContain("not allowed");
+    // The resolved address is checked for the port too.
+    expect(addressRefusal("db.test", "127.0.0.1", ["db.test:5432", "127.0.0.1:5432"], 5432)).toBeUndefined();
+    expect(addressRefusal("db.test", "127.0.0.1", ["db.test:5432", "127.0.0.1:5432"], 6379)).toContain(
+      "loopback",
+    );
+    expect(addressRefusal("db.test", "127.0.0.1", ["db.test", "127.0.0.1"], 22)).toContain("loopback");
+  });
+
+  it("accepts entries with a port and refuses malformed ones", () => {
+    for (const entry of [
+      "example.com:8080",
+      "*.example.com:1",
+      "127.0.0.1:65535",
+      "10.0.0.0/8:443",
+      "[::1]",
+      "[::1]:8080",
+      "[fd00::]/8:80",
+    ]) {
+      expect(validAllowEntry(entry), entry).toBe(true);
+    }
+    for (const entry of [
+      "example.com:0",
+      "example.com:65536",
+      "example.com:",
+      "[::1]:x",
+      "[example.com]:80",
+      "::1:80:",
+      "a:b:c",
+      "[::1",
+    ]) {
+      expect(validAllowEntry(entry), entry).toBe(false);
+    }
   });
 
   it("accepts names, wildcards, addresses and ranges as entries", () => {

@@ -4,9 +4,12 @@
  * Worker loads this very file.
  *
  * An allowlist entry is a host name (`example.com`), a wildcard (`*.example.com`: any subdomain),
- * an address (`203.0.113.7`, `2001:db8::7`) or a range (`10.0.0.0/8`, `fd00::/8`). A name that is
- * allowed must still resolve to a public address: loopback, private, link-local and the other
- * special ranges below are reached only when an address or range entry names them explicitly.
+ * an address (`203.0.113.7`, `2001:db8::7`) or a range (`10.0.0.0/8`, `fd00::/8`), optionally with
+ * a port: `example.com:8443`, `127.0.0.1:8080`, `10.0.0.0/8:5432`, `[2001:db8::7]:8080`,
+ * `[fd00::]/8:8080`. An entry without a port opens the web's default ports only, 80 and 443, so
+ * allowing a host never opens its other services. A name that is allowed must still resolve to a
+ * public address: loopback, private, link-local and the other special ranges below are reached
+ * only when an address or range entry names them explicitly, for that entry's ports.
  */
 
 /** Header carrying the target URL from the gate to local mode's egress proxy. */
@@ -175,26 +178,102 @@ function normalizeHost(host: string): string {
   return normalized;
 }
 
-/** True when `entry` names exactly this address or a range holding it. */
-export function addressListed(address: string, allow: readonly string[]): boolean {
+/** Ports an entry without its own port opens: the web's defaults. */
+export const defaultAllowedPorts: readonly number[] = [80, 443];
+
+/** An allowlist entry split into its host part (name, wildcard, address or range) and its port. */
+interface AllowEntry {
+  host: string;
+  /** `undefined`: the default ports ({@link defaultAllowedPorts}). */
+  port: number | undefined;
+}
+
+const namePattern = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/i;
+
+function parsePort(text: string): number | undefined {
+  if (!/^\d{1,5}$/.test(text)) return undefined;
+  const port = Number(text);
+  return port >= 1 && port <= 65535 ? port : undefined;
+}
+
+/**
+ * Splits `entry` into host and port: `host:port`, `[v6]:port` and `[v6]/prefix:port` carry one; a
+ * bare IPv6 address or range (more than one colon, no brackets) never does. `undefined` when the
+ * entry is not valid.
+ */
+function parseAllowEntry(entry: string): AllowEntry | undefined {
+  let host = entry;
+  let port: number | undefined;
+  if (entry.startsWith("[")) {
+    const close = entry.indexOf("]");
+    if (close === -1) return undefined;
+    const inner = entry.slice(1, close);
+    const rest = /^(\/\d{1,3})?(?::(\d+))?$/.exec(entry.slice(close + 1));
+    if (rest === null || !inner.includes(":")) return undefined;
+    host = `${inner}${rest[1] ?? ""}`;
+    if (rest[2] !== undefined) {
+      port = parsePort(rest[2]);
+      if (port === undefined) return undefined;
+    }
+  } else {
+    const colons = entry.split(":").length - 1;
+    if (colons === 1) {
+      const colon = entry.indexOf(":");
+      host = entry.slice(0, colon);
+      port = parsePort(entry.slice(colon + 1));
+      if (port === undefined) return undefined;
+    }
+  }
+  if (parseAddressRange(host) !== undefined) return { host, port };
+  if (host.includes(":") || !namePattern.test(host)) return undefined;
+  return { host, port };
+}
+
+function entriesOf(allow: readonly string[]): AllowEntry[] {
+  const entries: AllowEntry[] = [];
+  for (const entry of allow) {
+    const parsed = parseAllowEntry(entry);
+    if (parsed !== undefined) entries.push(parsed);
+  }
+  return entries;
+}
+
+function portOpen(entry: AllowEntry, port: number | undefined): boolean {
+  // `undefined`: the caller checks the host only (the port is checked where it is known).
+  if (port === undefined) return true;
+  return entry.port === undefined ? defaultAllowedPorts.includes(port) : entry.port === port;
+}
+
+/** The port a URL reaches: its own, or its scheme's default. */
+export function portOf(url: URL): number {
+  if (url.port !== "") return Number(url.port);
+  return url.protocol === "https:" ? 443 : 80;
+}
+
+function addressMatches(address: string, entries: readonly AllowEntry[], port: number | undefined): boolean {
   const bytes = parseIpAddress(address);
   if (bytes === undefined) return false;
   const forms = [bytes, effectiveAddress(bytes)];
-  return allow.some((entry) => {
-    const listed = parseAddressRange(entry);
-    return listed !== undefined && forms.some((form) => inRange(form, listed));
+  return entries.some((entry) => {
+    const listed = parseAddressRange(entry.host);
+    return listed !== undefined && portOpen(entry, port) && forms.some((form) => inRange(form, listed));
   });
 }
 
 /**
- * True when the allowlist lets code ask for `host` (a URL's hostname): a name matching a name or
- * wildcard entry, or an address that an address or range entry holds.
+ * True when an address or range entry holds this address, for `port` (any entry's port when
+ * `port` is not given).
  */
-export function hostAllowed(host: string, allow: readonly string[]): boolean {
+export function addressListed(address: string, allow: readonly string[], port?: number): boolean {
+  return addressMatches(address, entriesOf(allow), port);
+}
+
+function hostMatches(host: string, entries: readonly AllowEntry[], port: number | undefined): boolean {
   const normalized = normalizeHost(host);
-  if (parseIpAddress(normalized) !== undefined) return addressListed(normalized, allow);
-  return allow.some((entry) => {
-    const pattern = normalizeHost(entry);
+  if (parseIpAddress(normalized) !== undefined) return addressMatches(normalized, entries, port);
+  return entries.some((entry) => {
+    if (!portOpen(entry, port)) return false;
+    const pattern = normalizeHost(entry.host);
     if (pattern.startsWith("*.")) {
       const suffix = pattern.slice(1);
       return normalized.endsWith(suffix) && normalized.length > suffix.length;
@@ -204,17 +283,51 @@ export function hostAllowed(host: string, allow: readonly string[]): boolean {
 }
 
 /**
- * Why code may not connect to `address` (reached for `host`), or `undefined` when it may: a public
- * address, or a special one the allowlist names explicitly.
+ * True when the allowlist lets code ask for `host` (a URL's hostname) on `port`: a name matching a
+ * name or wildcard entry, or an address that an address or range entry holds, whose port (or the
+ * default ports, for an entry without one) includes `port`. Without `port` only the host is checked.
  */
-export function addressRefusal(host: string, address: string, allow: readonly string[]): string | undefined {
+export function hostAllowed(host: string, allow: readonly string[], port?: number): boolean {
+  return hostMatches(host, entriesOf(allow), port);
+}
+
+/**
+ * Why the allowlist refuses `url`, or `undefined` when it lets it through: the scheme, the host, or
+ * the port (named apart, so the message says what to add).
+ */
+export function urlRefusal(url: URL, allow: readonly string[]): string | undefined {
+  const host = normalizeHost(url.hostname);
+  const web = url.protocol === "https:" || url.protocol === "http:";
+  const entries = entriesOf(allow);
+  if (!web || !hostMatches(host, entries, undefined)) {
+    return `sandport: network access to ${url.hostname} is not allowed; this sandbox may reach only ${allow.join(", ")}`;
+  }
+  const port = portOf(url);
+  if (!hostMatches(host, entries, port)) {
+    return `sandport: network access to ${url.hostname} port ${port} is not allowed; an entry without a port opens ports 80 and 443 only (add "${url.hostname}:${port}" to reach it)`;
+  }
+  return undefined;
+}
+
+/**
+ * Why code may not connect to `address` on `port` (reached for `host`), or `undefined` when it
+ * may: a public address, or a special one an address or range entry names for that port.
+ */
+export function addressRefusal(
+  host: string,
+  address: string,
+  allow: readonly string[],
+  port?: number,
+): string | undefined {
   const kind = specialAddressKind(address);
-  if (kind === undefined || addressListed(address, allow)) return undefined;
+  if (kind === undefined || addressListed(address, allow, port)) return undefined;
   return `sandport: network access to ${normalizeHost(host)} is not allowed: it resolves to ${address}, a ${kind} address, which only an address or range in the allowlist (e.g. "${address}") opens`;
 }
 
-/** True when `entry` is a valid allowlist entry: a host name, a `*.` wildcard, an address or a range. */
+/**
+ * True when `entry` is a valid allowlist entry: a host name, a `*.` wildcard, an address or a
+ * range, optionally with a port (`host:port`, `[v6]:port`).
+ */
 export function validAllowEntry(entry: string): boolean {
-  if (parseAddressRange(entry) !== undefined) return true;
-  return /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/i.test(entry);
+  return parseAllowEntry(entry) !== undefined;
 }

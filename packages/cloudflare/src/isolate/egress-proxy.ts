@@ -15,8 +15,9 @@ import {
   egressAllowHeader,
   egressRefusalHeader,
   egressUrlHeader,
-  hostAllowed,
   parseIpAddress,
+  portOf,
+  urlRefusal,
 } from "./egress-policy.ts";
 
 /** One address a name resolves to. */
@@ -64,6 +65,7 @@ function refuse(response: ServerResponse, message: string): void {
 /** The address to connect to for `host`, or the reason there is none. */
 async function pinnedAddress(
   host: string,
+  port: number,
   allow: readonly string[],
   lookup: EgressLookup,
 ): Promise<ResolvedAddress | { refusal: string }> {
@@ -81,7 +83,8 @@ async function pinnedAddress(
   }
   let firstRefusal: string | undefined;
   for (const candidate of addresses) {
-    const refusal = addressRefusal(host, candidate.address, allow);
+    // The address is checked for the port too: an allowlisted 127.0.0.1:8080 opens no other port.
+    const refusal = addressRefusal(host, candidate.address, allow, port);
     if (refusal === undefined) return candidate;
     firstRefusal ??= refusal;
   }
@@ -105,12 +108,11 @@ export function egressProxy(lookup: EgressLookup) {
       return refuse(response, "sandport: the outbound gate sent a malformed request");
     }
     const host = target.hostname.startsWith("[") ? target.hostname.slice(1, -1) : target.hostname;
-    const web = target.protocol === "http:" || target.protocol === "https:";
-    // The gate checked the name already; checked again here so this handler stands on its own.
-    if (!web || !hostAllowed(host, allow)) {
-      return refuse(response, `sandport: network access to ${host} is not allowed`);
-    }
-    const pinned = await pinnedAddress(host, allow, lookup);
+    // The gate checked the URL already; checked again here so this handler stands on its own.
+    const refusal = urlRefusal(target, allow);
+    if (refusal !== undefined) return refuse(response, refusal);
+    const port = portOf(target);
+    const pinned = await pinnedAddress(host, port, allow, lookup);
     if ("refusal" in pinned) return refuse(response, pinned.refusal);
     // Every lookup answers with the checked address, so the connection goes exactly there, while
     // the Host header, TLS SNI and certificate check keep the name.
@@ -122,7 +124,7 @@ export function egressProxy(lookup: EgressLookup) {
     const upstream = send({
       protocol: target.protocol,
       hostname: host,
-      port: target.port === "" ? undefined : Number(target.port),
+      port,
       path: `${target.pathname}${target.search}`,
       method: request.method,
       headers: { ...forwardedHeaders(request.headers), host: target.host },

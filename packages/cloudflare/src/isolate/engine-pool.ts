@@ -8,7 +8,9 @@
  * its engine or passes its deadline costs only itself: nothing else was in flight there. It also
  * makes an engine's memory cap (RLIMIT_DATA) the cap of the one run it serves.
  */
+
 import type { IsolateWorkerInstance } from "./isolate-worker.ts";
+import { engineStopHeader } from "./isolate-worker-protocol.ts";
 
 /** The request passed its deadline; its engine was killed. */
 export class EngineOverrunError extends Error {
@@ -68,6 +70,8 @@ export interface EnginePostOptions {
 export interface EngineReply {
   status: number;
   text: string;
+  /** The engine asked to be stopped after this answer (see {@link engineStopHeader}). */
+  stopEngine?: boolean;
 }
 
 type Outcome = { reply: EngineReply } | { error: Error };
@@ -214,7 +218,8 @@ export class EnginePool {
         if (slot.running === running) slot.running = undefined;
         if ("reply" in outcome) slot.answered += 1;
         const worn = "reply" in outcome && started !== undefined && (this.#options.worn?.(started) ?? false);
-        if ((slot.answered >= this.#options.recycleAfter || worn) && slot.instance === starting) {
+        const stop = "reply" in outcome && outcome.reply.stopEngine === true;
+        if ((slot.answered >= this.#options.recycleAfter || worn || stop) && slot.instance === starting) {
           void this.#stop(slot, new Error("recycled"), { restart: true, failure: false });
         }
         waiting.settle(outcome);
@@ -237,7 +242,11 @@ export class EnginePool {
             headers: { authorization: `Bearer ${this.#options.token}`, "content-type": "application/json" },
             body: waiting.body,
           })
-          .then(async (response) => ({ status: response.status, text: await response.text() }))
+          .then(async (response) => ({
+            status: response.status,
+            text: await response.text(),
+            stopEngine: response.headers.has(engineStopHeader),
+          }))
           .then(
             (reply) => running.settle({ reply }),
             (error: unknown) => {

@@ -2,6 +2,7 @@
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 import type { EgressLookup } from "./egress-proxy.ts";
+import { defaultMaxFilesBytes } from "./isolate-worker-protocol.ts";
 
 /** Where the isolates run. */
 export type IsolateMode = "local" | "remote";
@@ -45,7 +46,7 @@ export interface CloudflareIsolateProviderSettings {
    * `--max-old-space-size`), and it sizes each engine's cap on writable memory (`RLIMIT_DATA`,
    * Linux), which bounds what the heap limit does not (ArrayBuffers, WebAssembly memories): see
    * {@link engineDataLimitBytes}: 768 MiB + 2 × `memoryMb` + 40 × `maxFilesBytes` (at most
-   * 32 MiB of it), 2,304 MiB per engine with the defaults. A run past the heap
+   * 32 MiB of it), 1,984 MiB per engine with the defaults (24 MiB of files). A run past the heap
    * limit crashes its engine, which is restarted, and fails with `sandbox_failed`; an allocation
    * past the cap throws `RangeError` inside the code. Default 128, Cloudflare's own limit.
    */
@@ -63,7 +64,11 @@ export interface CloudflareIsolateProviderSettings {
   maxTimeoutMs?: number;
   /** Largest code accepted, bytes. Default 1 MiB. */
   maxCodeBytes?: number;
-  /** Total size of one sandbox's files, bytes. Default 64 MiB. */
+  /**
+   * Total size of one sandbox's files, bytes: their contents and the UTF-8 bytes of every path,
+   * with at most 10,000 files and directories. Default 24 MiB, below the 32 MiB a run can carry
+   * over Workers RPC.
+   */
   maxFilesBytes?: number;
   /** Remote mode: the `fetch` to use (the seam for tests and proxies). Default the global one. */
   fetch?: typeof fetch;
@@ -127,7 +132,7 @@ export function resolveIsolateSettings(
     defaultTimeoutMs: settings.defaultTimeoutMs ?? 30_000,
     maxTimeoutMs: settings.maxTimeoutMs ?? 300_000,
     maxCodeBytes: settings.maxCodeBytes ?? 1024 * 1024,
-    maxFilesBytes: settings.maxFilesBytes ?? 64 * 1024 * 1024,
+    maxFilesBytes: settings.maxFilesBytes ?? defaultMaxFilesBytes,
     fetch: settings.fetch,
     lookup: settings.lookup,
   };
@@ -154,7 +159,7 @@ const largestRunFilesBytes = 32 * 1024 * 1024;
  * Cap on one engine's writable memory (`RLIMIT_DATA`), bytes: the engine's own 768 MiB, the run's
  * heap and as much again outside it (`2 × memoryMb`), and 40 times the files a run can carry
  * (`maxFilesBytes`, at most 32 MiB). One run at a time per engine, so the cap bounds that run.
- * 768 + 2 × 128 + 40 × 32 = 2,304 MiB with the defaults.
+ * 768 + 2 × 128 + 40 × 24 = 1,984 MiB with the defaults.
  */
 export function engineDataLimitBytes(
   settings: Pick<ResolvedIsolateSettings, "memoryMb" | "maxFilesBytes">,

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { Miniflare, type ModuleDefinition, NoOpLog } from "miniflare";
+import type { ModuleDefinition } from "miniflare";
 import { type EgressLookup, egressProxy } from "./egress-proxy.ts";
 import { listeningChildPid } from "./engine-process.ts";
 import { type MiniflareVariables, withMiniflareEnvironment } from "./miniflare-environment.ts";
@@ -75,6 +75,11 @@ export interface IsolateWorkerOptions {
    */
   heapLimitMb?: number;
   /**
+   * Serve `POST /v1/execute`, the stateless route of local mode's engines. Default true; false
+   * starts the Worker as `wrangler deploy` ships it, without the route.
+   */
+  statelessRoute?: boolean;
+  /**
    * Cap on workerd's writable memory, bytes (`RLIMIT_DATA`; Linux). It bounds what the heap limit
    * does not: ArrayBuffers and WebAssembly memories. Default: none.
    */
@@ -111,6 +116,9 @@ export function startIsolateWorker(options: IsolateWorkerOptions): Promise<Isola
 }
 
 async function startMiniflare(options: IsolateWorkerOptions): Promise<IsolateWorkerInstance> {
+  // Loaded when an engine starts, not when the package is imported: miniflare costs ~250 ms and
+  // ~80 MB at import, which a CLI run on another provider must not pay.
+  const { Miniflare, NoOpLog } = await import("miniflare");
   const miniflare = new Miniflare({
     modules: isolateWorkerModules(),
     modulesRoot: packageDirectory,
@@ -124,6 +132,8 @@ async function startMiniflare(options: IsolateWorkerOptions): Promise<IsolateWor
       SANDPORT_ISOLATE_WORKER_TOKEN: options.token,
       SANDPORT_MAX_CODE_BYTES: String(options.maxCodeBytes),
       SANDPORT_MAX_FILES_BYTES: String(options.maxFilesBytes),
+      // Only an engine on this machine serves the stateless route (see worker-env.ts).
+      ...(options.statelessRoute === false ? {} : { SANDPORT_LOCAL_ENGINE: "1" }),
     },
     ...(options.egressLookup === undefined
       ? {}

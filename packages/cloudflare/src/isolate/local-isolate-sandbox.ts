@@ -8,6 +8,7 @@ import {
   type CallOptions,
   type ExecResult,
   encodeSandboxId,
+  InvalidRequestError,
   NotFoundError,
   OutputLimitError,
   ProviderUnavailableError,
@@ -30,6 +31,13 @@ import type {
   IsolateWorkerEgress,
   IsolateWorkerExecuteBody,
   IsolateWorkerRunBody,
+} from "./isolate-worker-protocol.ts";
+import {
+  maxPathBytes,
+  maxWorkspaceEntries,
+  utf8Bytes,
+  workspaceProblem,
+  workspaceUsageBytes,
 } from "./isolate-worker-protocol.ts";
 import { execResultOf, isolateWorkerRunResultSchema, parseIsolateWorkerJson } from "./run-request.ts";
 import {
@@ -66,14 +74,22 @@ export interface LocalSandboxState {
 const engineGraceMs = 250;
 
 const executeResultSchema = isolateWorkerRunResultSchema.extend({
-  files: z.record(z.string(), z.string()).nullish(),
+  // Not z.record: it copies into a plain object, where a file named `__proto__` would vanish.
+  files: z
+    .custom<Record<string, string>>(
+      (value) =>
+        typeof value === "object" &&
+        value !== null &&
+        !Array.isArray(value) &&
+        Object.values(value).every((text) => typeof text === "string"),
+    )
+    .nullish(),
   directories: z.array(z.string()).nullish(),
 });
 
-function totalBytes(files: Iterable<Uint8Array>): number {
-  let total = 0;
-  for (const bytes of files) total += bytes.byteLength;
-  return total;
+/** What the sandbox's files cost against its limit: contents and paths (see isolate-limits.ts). */
+function usageOf(state: LocalSandboxState): number {
+  return workspaceUsageBytes(state.files, state.directories.keys());
 }
 
 /** A local-mode sandbox handle. */
@@ -116,7 +132,8 @@ export class LocalIsolateSandbox extends IsolateSandbox {
     const mount = body.filesystem || state.files.size > 0 || state.directories.size > 0;
     const before = new Map(state.files);
     const directoriesBefore = new Set(state.directories.keys());
-    const files: Record<string, string> = {};
+    // Null prototype: a file named `__proto__` is an own key like any other.
+    const files: Record<string, string> = Object.create(null);
     if (mount) for (const [path, bytes] of state.files) files[path] = Buffer.from(bytes).toString("base64");
     const request: IsolateWorkerExecuteBody = {
       ...body,
@@ -164,11 +181,23 @@ export class LocalIsolateSandbox extends IsolateSandbox {
         providerId,
       });
     }
-    const result = parseIsolateWorkerJson(answer.text, executeResultSchema, providerId);
+    let result = parseIsolateWorkerJson(answer.text, executeResultSchema, providerId);
     if (result.files != null && !state.destroyed) {
       const after = new Map(
         Object.entries(result.files).map(([path, text]) => [path, Buffer.from(text, "base64")]),
       );
+      // Checked again here, not trusted: the paths, `a` beside `a/b`, the entry count and the limit.
+      const problem = workspaceProblem(after, result.directories ?? [], state.maxFilesBytes);
+      if (problem !== undefined) {
+        const notice = `sandport: ${problem}; the run's file changes were discarded\n`;
+        result = {
+          ...result,
+          exitCode: result.exitCode === 0 ? 1 : result.exitCode,
+          stderr: `${result.stderr}${notice}`,
+          ...(result.output == null ? {} : { output: `${result.output}${notice}` }),
+        };
+        return execResultOf(result, options, providerId);
+      }
       applyRunFiles(state, before, after, Date.now());
       applyRunDirectories(
         state,
@@ -191,21 +220,47 @@ export class LocalIsolateSandbox extends IsolateSandbox {
     return new Uint8Array(bytes);
   }
 
-  protected async writeWorkspaceFile(
-    relative: string,
-    bytes: Uint8Array,
-    _options?: CallOptions,
-  ): Promise<void> {
+  /** Writes and file calls wait for runs in progress, so a run and a write never race past the limit. */
+  #serialized<T>(work: () => T | Promise<T>): Promise<T> {
     const state = this.#live();
+    const next = state.queue.then(work);
+    state.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  protected writeWorkspaceFile(relative: string, bytes: Uint8Array, _options?: CallOptions): Promise<void> {
+    return this.#serialized(() => this.#writeWorkspaceFile(relative, bytes));
+  }
+
+  #writeWorkspaceFile(relative: string, bytes: Uint8Array): void {
+    const state = this.#live();
+    this.#checkPathLength([relative]);
     // A file and a directory cannot share a path, as on a real filesystem.
     const plan = this.#index(state).planWrite(relative);
     if (!plan.ok) throw this.entryError(plan);
+    const existing = state.files.get(relative);
+    const added = plan.addDirectories.reduce((sum, path) => sum + utf8Bytes(path), 0);
     const total =
-      totalBytes(state.files.values()) - (state.files.get(relative)?.byteLength ?? 0) + bytes.byteLength;
+      usageOf(state) -
+      (existing?.byteLength ?? 0) +
+      bytes.byteLength +
+      (existing === undefined ? utf8Bytes(relative) : 0) +
+      added;
+    const entries =
+      state.files.size +
+      state.directories.size +
+      (existing === undefined ? 1 : 0) +
+      plan.addDirectories.length;
+    if (entries > maxWorkspaceEntries) {
+      throw new OutputLimitError(
+        `the sandbox would hold ${entries} files and directories, over the limit of ${maxWorkspaceEntries}`,
+        { providerId: this.settings.providerId },
+      );
+    }
     if (total > state.maxFilesBytes) {
       // The same failure as the isolate Worker's 413 `files_too_large` in remote mode: one code.
       throw new OutputLimitError(
-        `the sandbox's files would take ${total} bytes, over its limit of ${state.maxFilesBytes} bytes`,
+        `the sandbox's files would take ${total} bytes (contents and paths), over its limit of ${state.maxFilesBytes} bytes`,
         { providerId: this.settings.providerId },
       );
     }
@@ -231,23 +286,49 @@ export class LocalIsolateSandbox extends IsolateSandbox {
     return entry;
   }
 
-  protected async makeEntryDirectory(relative: string, recursive: boolean): Promise<void> {
-    this.#change((index) => index.planMakeDirectory(relative, recursive));
+  protected makeEntryDirectory(relative: string, recursive: boolean): Promise<void> {
+    return this.#change((index) => index.planMakeDirectory(relative, recursive));
   }
 
-  protected async removeEntry(relative: string, recursive: boolean): Promise<void> {
-    this.#change((index) => index.planRemove(relative, recursive));
+  protected removeEntry(relative: string, recursive: boolean): Promise<void> {
+    return this.#change((index) => index.planRemove(relative, recursive));
   }
 
-  protected async renameEntry(from: string, to: string): Promise<void> {
-    this.#change((index) => index.planRename(from, to));
+  protected renameEntry(from: string, to: string): Promise<void> {
+    return this.#change((index) => index.planRename(from, to));
   }
 
-  #change(plan: (index: WorkspaceIndex) => EntryChanges | EntryFailure): void {
+  #change(plan: (index: WorkspaceIndex) => EntryChanges | EntryFailure): Promise<void> {
+    return this.#serialized(() => this.#applyChange(plan));
+  }
+
+  #applyChange(plan: (index: WorkspaceIndex) => EntryChanges | EntryFailure): void {
     const state = this.#live();
     const changes = plan(this.#index(state));
     if (!changes.ok) throw this.entryError(changes);
+    this.#checkPathLength([...changes.addDirectories, ...changes.moves.map((move) => move.to)]);
+    // New directories count toward the limits too (a rename's longer paths are not counted).
+    if (changes.addDirectories.length > 0) {
+      const added = changes.addDirectories.reduce((sum, path) => sum + utf8Bytes(path), 0);
+      const entries = state.files.size + state.directories.size + changes.addDirectories.length;
+      if (entries > maxWorkspaceEntries || usageOf(state) + added > state.maxFilesBytes) {
+        throw new OutputLimitError("the new directories would take the sandbox over its files limit", {
+          providerId: this.settings.providerId,
+        });
+      }
+    }
     applyChanges(state, changes, Date.now());
+  }
+
+  /** Paths are at most {@link maxPathBytes} long, as the isolate Worker requires in remote mode. */
+  #checkPathLength(paths: readonly string[]): void {
+    for (const path of paths) {
+      if (utf8Bytes(path) > maxPathBytes) {
+        throw new InvalidRequestError(`path: over ${maxPathBytes} bytes`, {
+          providerId: this.settings.providerId,
+        });
+      }
+    }
   }
 
   /** The workspace's entries now. */

@@ -15,6 +15,7 @@ import {
 import { z } from "zod";
 import type { ResolvedIsolateSettings } from "./isolate-settings.ts";
 import type { IsolateWorkerRunBody } from "./isolate-worker-protocol.ts";
+import { checkRunOutput, envBounds, recordBoundsProblem } from "./isolate-worker-protocol.ts";
 import { prepareCode } from "./prepare-code.ts";
 
 /** A run ready for the isolate Worker, or the result to report without running (the code did not compile). */
@@ -48,6 +49,8 @@ export async function prepareRun(
       { providerId },
     );
   }
+  const envProblem = recordBoundsProblem(options.env ?? {}, "env", envBounds);
+  if (envProblem !== undefined) throw new InvalidRequestError(envProblem, { providerId });
   const timeoutMs = options.timeoutMs ?? settings.defaultTimeoutMs;
   if (timeoutMs > settings.maxTimeoutMs) {
     throw new UnsupportedCapabilityError(`timeoutMs ${timeoutMs} (max ${settings.maxTimeoutMs})`, {
@@ -124,10 +127,16 @@ export function parseIsolateWorkerJson<T>(text: string, schema: z.ZodType<T>, pr
 
 /** The `ExecResult` of an isolate Worker run; output goes to the callbacks once, as the run ended. */
 export function execResultOf(
-  result: z.infer<typeof isolateWorkerRunResultSchema>,
+  answer: z.infer<typeof isolateWorkerRunResultSchema>,
   options: RunCodeOptions,
   providerId: string,
 ): ExecResult {
+  // Checked again here, not trusted: every text and the value within the run's own cap.
+  const checked = checkRunOutput(answer, options.maxOutputBytes ?? defaultMaxOutputBytes);
+  if (checked === undefined) {
+    throw new ProviderUnavailableError("the isolate Worker's answer is malformed", { providerId });
+  }
+  const result = { ...checked, timedOut: answer.timedOut, durationMs: answer.durationMs };
   if (result.stdout !== "") options.onStdout?.(result.stdout);
   if (result.stderr !== "") options.onStderr?.(result.stderr);
   // An isolate Worker deployed before it kept the combined output leaves it out; with one stream empty it

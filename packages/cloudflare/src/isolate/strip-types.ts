@@ -4,7 +4,16 @@
  * positions for stack traces; only code that needs real transformation (enums, namespaces) is
  * transformed, where positions may move.
  */
-import { transformSync } from "amaro";
+import { createRequire } from "node:module";
+
+type Transform = typeof import("amaro").transformSync;
+
+/** amaro, loaded at the first TypeScript run: most runs (and every CLI command that runs none) skip it. */
+let transformSync: Transform | undefined;
+function transform(...parameters: Parameters<Transform>): ReturnType<Transform> {
+  transformSync ??= (createRequire(import.meta.url)("amaro") as typeof import("amaro")).transformSync;
+  return transformSync(...parameters);
+}
 
 /**
  * The JavaScript of `source`, or the compiler's message when it is not valid TypeScript: `message`
@@ -40,12 +49,12 @@ function failure(error: unknown): StrippedCode {
 /** Strips types from a TypeScript module. */
 export function stripTypes(source: string): StrippedCode {
   try {
-    return { ok: true, javascript: transformSync(source, { mode: "strip-only", sourceMap: false }).code };
+    return { ok: true, javascript: transform(source, { mode: "strip-only", sourceMap: false }).code };
   } catch (error) {
     if ((error as AmaroError).code !== "UnsupportedSyntax") return failure(error);
   }
   try {
-    return { ok: true, javascript: transformSync(source, { mode: "transform", sourceMap: false }).code };
+    return { ok: true, javascript: transform(source, { mode: "transform", sourceMap: false }).code };
   } catch (error) {
     return failure(error);
   }

@@ -6,21 +6,23 @@
 
 /** One command the fake was asked to run. */
 export interface FakeContainerExecRequest {
-  /** The argv exactly as the sandbox bridge received it. */
-  argv: readonly string[];
+  /**
+   * The command line the sandbox bridge built from the body's argv (`argv.map(shellQuote).join(" ")`,
+   * ANSI-C `$'...'` quoting): what the container's bash session runs. Run it with bash, as the container does.
+   */
+  command: string;
   /** Absolute working directory inside /workspace (the sandbox bridge resolved it). */
   cwd: string;
-  /** The request's `timeout_ms`, when it had one. */
-  timeoutMs?: number;
-  /** Fires when the client went away (the stream was cancelled or cut): stop the command. */
-  signal: AbortSignal;
   /** Output bytes, as they are produced. */
   onStdout(chunk: Uint8Array): void;
   onStderr(chunk: Uint8Array): void;
 }
+// No signal and no timeout, on purpose: the sandbox bridge passes neither to the command. Its exec route
+// never watches the client's connection, and the container's streaming exec drops `timeout_ms`. Only
+// destroying the sandbox, or another command that kills it, ends a command.
 
-/** How a command ended: an exit status, or killed at its timeout. */
-export type FakeContainerExecOutcome = { exitCode: number } | { timedOut: true };
+/** How a command ended: its exit status. */
+export type FakeContainerExecOutcome = { exitCode: number };
 
 /** One running container of the fake. */
 export interface FakeContainer {

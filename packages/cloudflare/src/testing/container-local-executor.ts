@@ -61,17 +61,17 @@ class LocalFakeContainer implements FakeContainer {
     const stdout = new ExactStream(request.onStdout);
     const stderr = new ExactStream(request.onStderr);
     try {
-      const result = await this.#sandbox.exec([...request.argv], {
+      // The container's session shell is bash: the bridge's `$'...'` quoting needs it (sh would not
+      // read it). No timeout and no signal: nothing in the sandbox bridge passes either to the command.
+      const result = await this.#sandbox.exec(["/bin/bash", "-c", request.command], {
         cwd: request.cwd,
-        ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
-        signal: request.signal,
         maxOutputBytes: unlimitedOutputBytes,
         onStdout: (text) => stdout.text(text),
         onStderr: (text) => stderr.text(text),
       });
       stdout.end(result.stdoutBytes);
       stderr.end(result.stderrBytes);
-      return result.timedOut ? { timedOut: true as const } : { exitCode: result.exitCode };
+      return { exitCode: result.exitCode };
     } catch (error) {
       // A cwd that is not a directory: the container's shell reports it on stderr and exits 1.
       if (SandportError.isInstance(error) && error.code === "invalid_request") {

@@ -6,6 +6,13 @@
  * them (by default one `@sandport/local` sandbox per container). Every call is recorded, and faults
  * can be queued for the next requests.
  *
+ * The exec path follows the bridge's source (`@cloudflare/sandbox` 0.12, `dist/bridge`) and the
+ * container runtime behind it: argv becomes one command line by the bridge's `shellQuote` rule, which
+ * bash runs; nothing ends a command when its client disconnects (the bridge never watches the
+ * connection) and `timeout_ms` is dropped (the container's streaming exec does not pass it on), so a
+ * command ends on its own, by another command, or with its container. Without a token the fake checks
+ * no `Authorization` header, as a deployment without `SANDBOX_API_KEY`.
+ *
  * ```ts
  * const bridge = createSandboxBridgeFake({ url: "https://bridge.test", token: "test-token" });
  * const server = setupServer(...bridge.handlers);
@@ -22,6 +29,7 @@ import {
   decodeRoutedPath,
   mintSandboxBridgeId,
   resolveSandboxBridgeWorkspacePath,
+  sandboxBridgeCommandLine,
   sandboxBridgeErrorResponse,
   sandboxBridgeIdPattern,
 } from "./sandbox-bridge-rules.ts";
@@ -30,8 +38,11 @@ import {
 export interface SandboxBridgeFakeOptions {
   /** Where the fake sandbox bridge answers, e.g. `"https://bridge.test"` (the provider's `url`). */
   url: string;
-  /** The bearer token it accepts (the sandbox bridge's `SANDBOX_API_KEY`). */
-  token: string;
+  /**
+   * The bearer token it accepts (the sandbox bridge's `SANDBOX_API_KEY`). Without one (or with `""`) the
+   * fake checks no `Authorization` header, as the sandbox bridge does when a deployment sets no key.
+   */
+  token?: string;
   /** Route prefix. Default `"/v1"`. */
   apiRoutePrefix?: string;
   /** Runs commands and holds files. Default: {@link createLocalContainerExecutor} with local's defaults. */
@@ -81,7 +92,7 @@ export class SandboxBridgeFake {
 
   constructor(options: SandboxBridgeFakeOptions) {
     const base = new URL(options.url);
-    this.#token = options.token;
+    this.#token = options.token ?? "";
     this.#prefix = options.apiRoutePrefix ?? "/v1";
     this.#basePath = base.pathname.replace(/\/+$/, "");
     this.#executor = options.executor ?? createLocalContainerExecutor();
@@ -191,7 +202,7 @@ export class SandboxBridgeFake {
     }
     const rest = match?.[2] ?? "";
     if (request.method === "POST" && rest === "exec") return this.#exec(container, body, fault);
-    if (request.method === "GET" && rest === "running") return HttpResponse.json({ running: true });
+    if (request.method === "GET" && rest === "running") return this.#running(container);
     if (rest.startsWith("file/") && (request.method === "GET" || request.method === "PUT")) {
       const decoded = decodeRoutedPath(path);
       const relative = decoded.slice(`${this.#prefix}/sandbox/${id}/file/`.length);
@@ -223,8 +234,13 @@ export class SandboxBridgeFake {
     if (!Array.isArray(argv) || argv.length === 0) {
       return sandboxBridgeErrorResponse(400, "argv must be a non-empty array", "invalid_request");
     }
-    // The sandbox bridge shell-quotes each entry and throws on a non-string: Hono's plain 500.
-    if (!argv.every((entry) => typeof entry === "string")) {
+    // The sandbox bridge's own rule: one bash command line. Where its shellQuote throws (a non-string
+    // whose string form needs quoting), the route throws and Hono answers its plain 500; numbers,
+    // booleans and null pass, as they do there.
+    let command: string;
+    try {
+      command = sandboxBridgeCommandLine(argv);
+    } catch {
       return new Response("Internal Server Error", { status: 500 });
     }
     let cwd = "/workspace";
@@ -239,7 +255,7 @@ export class SandboxBridgeFake {
       }
       cwd = resolved;
     }
-    const timeoutMs = typeof request.timeout_ms === "number" ? request.timeout_ms : undefined;
+    // `timeout_ms` is read and dropped, as the container's streaming exec drops it (recorded in `calls`).
     const writer = new EventStreamWriter();
     const cutAfter = fault?.kind === "cut-stream" ? (fault.afterOutputEvents ?? 1) : undefined;
     let outputEvents = 0;
@@ -253,29 +269,27 @@ export class SandboxBridgeFake {
       if (cutAfter === undefined) writer.send(event, JSON.stringify(data));
       writer.close();
     };
-    container
-      .exec({
-        argv,
-        cwd,
-        ...(timeoutMs === undefined ? {} : { timeoutMs }),
-        // Assumed, not read from the sandbox bridge: it passes no signal to the SDK's exec, but Cloudflare
-        // cancels a request's subrequests when its client disconnects, which ends the container's
-        // streaming exec. The adapter's abort depends on this; a live test must confirm it.
-        signal: writer.closed,
-        onStdout: output("stdout"),
-        onStderr: output("stderr"),
-      })
-      .then(
-        (outcome) =>
-          "timedOut" in outcome
-            ? finish("error", { error: `Command timed out after ${timeoutMs}ms`, code: "exec_error" })
-            : finish("exit", { exit_code: outcome.exitCode }),
-        (error: unknown) => finish("error", { error: describe(error), code: "exec_error" }),
-      );
+    // No signal: the sandbox bridge never watches the client's connection, and the container's stream
+    // only drops its listeners when cancelled. A command outlives its client; it ends on its own, when
+    // another command kills it, or with its container.
+    container.exec({ command, cwd, onStdout: output("stdout"), onStderr: output("stderr") }).then(
+      (outcome) => finish("exit", { exit_code: outcome.exitCode }),
+      (error: unknown) => finish("error", { error: describe(error), code: "exec_error" }),
+    );
     return new Response(writer.stream, {
       status: 200,
       headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
     });
+  }
+
+  /** The sandbox bridge's `/running`: it runs `true` in the container and answers whether that worked. */
+  async #running(container: FakeContainer): Promise<Response> {
+    try {
+      await container.exec({ command: "true", cwd: "/workspace", onStdout: () => {}, onStderr: () => {} });
+      return HttpResponse.json({ running: true });
+    } catch {
+      return HttpResponse.json({ running: false });
+    }
   }
 
   async #readFile(container: FakeContainer, path: string): Promise<Response> {
@@ -327,6 +341,7 @@ export class SandboxBridgeFake {
   }
 
   #authorized(headers: Headers): boolean {
+    if (this.#token === "") return true;
     const header = headers.get("authorization") ?? "";
     const provided = header.toLowerCase().startsWith("bearer ") ? header.slice(7) : "";
     return provided === this.#token;

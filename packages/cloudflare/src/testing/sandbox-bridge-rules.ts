@@ -65,3 +65,29 @@ export function sandboxBridgeErrorResponse(status: number, error: string, code: 
     headers: { "content-type": "application/json" },
   });
 }
+
+/**
+ * The bridge's `shellQuote`, restated with its JavaScript behaviour on any JSON value: a value whose
+ * string form is all safe characters comes back unchanged (so `42`, `true` and `null` pass, and
+ * `join` later writes `null` as nothing); anything else needs `String.prototype.replace`, which a
+ * non-string lacks, so it throws a `TypeError` (the bridge's route then answers Hono's plain 500).
+ */
+function bridgeShellQuote(argument: unknown): unknown {
+  if (/^[A-Za-z0-9@%+=:,./-]+$/.test(String(argument))) return argument;
+  if (typeof argument !== "string") throw new TypeError("arg.replace is not a function");
+  return `$'${argument
+    .replace(/\\/g, "\\\\")
+    .replace(/'/g, "\\'")
+    .replace(/\n/g, "\\n")
+    .replace(/\r/g, "\\r")
+    .replace(/\t/g, "\\t")}'`;
+}
+
+/**
+ * The one command line the sandbox bridge hands to the container's bash session for an exec body's
+ * argv: `argv.map(shellQuote).join(" ")`, ANSI-C `$'...'` quoting included. Throws `TypeError` where
+ * the bridge throws.
+ */
+export function sandboxBridgeCommandLine(argv: readonly unknown[]): string {
+  return argv.map(bridgeShellQuote).join(" ");
+}

@@ -22,20 +22,33 @@ export class FileStore {
     );
   }
 
-  /** Total bytes stored. */
-  totalBytes(): number {
-    const row = this.#sql
-      .exec<{ total: number | null }>("SELECT SUM(length(data)) AS total FROM files")
+  /**
+   * What the files cost against the limits: contents plus the UTF-8 bytes of every file's and
+   * directory's path, and how many entries there are.
+   */
+  usage(): { bytes: number; entries: number } {
+    const files = this.#sql
+      .exec<{ data: number | null; paths: number | null; count: number }>(
+        "SELECT SUM(size) AS data, SUM(length(CAST(path AS BLOB))) AS paths, COUNT(*) AS count FROM (SELECT path, SUM(length(data)) AS size FROM files GROUP BY path)",
+      )
       .one();
-    return row.total ?? 0;
+    const directories = this.#sql
+      .exec<{ paths: number | null; count: number }>(
+        "SELECT SUM(length(CAST(path AS BLOB))) AS paths, COUNT(*) AS count FROM entries WHERE directory = 1",
+      )
+      .one();
+    return {
+      bytes: (files.data ?? 0) + (files.paths ?? 0) + (directories.paths ?? 0),
+      entries: files.count + directories.count,
+    };
   }
 
-  /** Size of one file, or 0 when it does not exist. */
-  sizeOf(path: string): number {
+  /** Size of one file, or `undefined` when it does not exist. */
+  sizeOf(path: string): number | undefined {
     const row = this.#sql
       .exec<{ total: number | null }>("SELECT SUM(length(data)) AS total FROM files WHERE path = ?", path)
       .one();
-    return row.total ?? 0;
+    return row.total ?? undefined;
   }
 
   /** Whether the workspace holds nothing (no file, no directory). */
@@ -114,13 +127,13 @@ export class FileStore {
     for (const path of changes.addDirectories) this.#addDirectory(path, now);
   }
 
-  /** Every file, path -> bytes. */
-  readAll(): Record<string, Uint8Array> {
+  /** Every file, path -> bytes (a Map: `__proto__` and `constructor` are file names like any other). */
+  readAll(): Map<string, Uint8Array> {
     const paths = this.#sql.exec<{ path: string }>("SELECT DISTINCT path FROM files").toArray();
-    const files: Record<string, Uint8Array> = {};
+    const files = new Map<string, Uint8Array>();
     for (const { path } of paths) {
       const bytes = this.read(path);
-      if (bytes !== undefined) files[path] = bytes;
+      if (bytes !== undefined) files.set(path, bytes);
     }
     return files;
   }
@@ -140,17 +153,17 @@ export class FileStore {
    * run itself changed that path. Changed files are modified at `now`.
    */
   replaceAll(
-    files: Record<string, Uint8Array>,
-    previous: Record<string, Uint8Array>,
+    files: ReadonlyMap<string, Uint8Array>,
+    previous: ReadonlyMap<string, Uint8Array>,
     directories: readonly string[],
     previousDirectories: readonly string[],
     now: number,
   ): void {
-    for (const path of Object.keys(previous)) {
-      if (!(path in files)) this.#deleteFile(path);
+    for (const path of previous.keys()) {
+      if (!files.has(path)) this.#deleteFile(path);
     }
-    for (const [path, bytes] of Object.entries(files)) {
-      const before = previous[path];
+    for (const [path, bytes] of files) {
+      const before = previous.get(path);
       if (before === undefined || !sameBytes(before, bytes)) this.write(path, bytes, now);
     }
     const after = new Set(directories);

@@ -4,10 +4,15 @@
  *
  * Routes and bodies: ../../src/isolate/isolate-worker-protocol.ts. Every route needs the bearer token.
  */
+
 import type { IsolateWorkerExecuteResult } from "../../src/isolate/isolate-worker-protocol.ts";
+import {
+  engineStopHeader,
+  maxSmallBodyBytes,
+  workspaceProblem,
+} from "../../src/isolate/isolate-worker-protocol.ts";
 import { authorize } from "./authorize.ts";
 import { bytesFromBase64, bytesToBase64 } from "./base64.ts";
-import { enforceFilesLimit } from "./files-limit.ts";
 import { unwrap } from "./outcome.ts";
 import {
   parseCreateBody,
@@ -23,7 +28,7 @@ import {
 import { type IsolateWorkerExports, runInIsolate } from "./run-in-isolate.ts";
 import { sandboxIndex } from "./sandbox-index.ts";
 import { type IsolateWorkerEnv, isolateWorkerLimits } from "./worker-env.ts";
-import { failureResponse, IsolateWorkerFailure, readJsonObject } from "./worker-responses.ts";
+import { failureResponse, IsolateWorkerFailure, readBytes, readJsonObject } from "./worker-responses.ts";
 
 export { OutboundGate } from "./outbound-gate.ts";
 export { SandboxIndex } from "./sandbox-index.ts";
@@ -50,12 +55,21 @@ async function execute(
   exports: IsolateWorkerExports,
 ): Promise<Response> {
   const limits = isolateWorkerLimits(env);
-  const body = parseExecuteBody(await readJsonObject(request), limits.maxCodeBytes);
+  const body = parseExecuteBody(
+    await readJsonObject(
+      request,
+      runBodyLimit(limits.maxCodeBytes) + Math.ceil((limits.maxFilesBytes * 4) / 3),
+    ),
+    limits.maxCodeBytes,
+  );
   const mount = body.filesystem || Object.keys(body.files).length > 0 || (body.directories ?? []).length > 0;
-  const files: Record<string, Uint8Array> = {};
+  const maxFilesBytes = Math.min(body.maxFilesBytes, limits.maxFilesBytes);
+  const files = new Map<string, Uint8Array>();
   if (mount) {
     for (const [path, text] of Object.entries(body.files))
-      files[workspaceFilePath(path)] = bytesFromBase64(text);
+      files.set(workspaceFilePath(path), bytesFromBase64(text));
+    const problem = workspaceProblem(files, body.directories ?? [], maxFilesBytes);
+    if (problem !== undefined) throw new IsolateWorkerFailure("invalid_request", `files: ${problem}`);
   }
   const outcome = await runInIsolate(env.LOADER, exports, {
     code: body.code,
@@ -66,21 +80,31 @@ async function execute(
     process: body.process,
     files: mount ? files : undefined,
     directories: body.directories ?? [],
+    maxFilesBytes,
   });
+  if (outcome.result.timedOut) {
+    // Under local mode's engine pool: stop this engine, and with it whatever the run still does.
+    const response = json(outcome.result satisfies IsolateWorkerExecuteResult);
+    response.headers.set(engineStopHeader, "1");
+    return response;
+  }
   if (outcome.files === undefined) return json(outcome.result satisfies IsolateWorkerExecuteResult);
-  const checked = enforceFilesLimit(
-    outcome.result,
-    outcome.files,
-    Math.min(body.maxFilesBytes, limits.maxFilesBytes),
-  );
-  if (!checked.keep) return json(checked.result satisfies IsolateWorkerExecuteResult);
-  const encoded: Record<string, string> = {};
-  for (const [path, bytes] of Object.entries(outcome.files)) encoded[path] = bytesToBase64(bytes);
+  // Null prototype: a file named `__proto__` is an own key like any other.
+  const encoded: Record<string, string> = Object.create(null);
+  for (const [path, bytes] of outcome.files) encoded[path] = bytesToBase64(bytes);
   return json({
-    ...checked.result,
+    ...outcome.result,
     files: encoded,
     directories: outcome.directories ?? [],
   } satisfies IsolateWorkerExecuteResult);
+}
+
+/**
+ * Largest JSON body of a run: the code (JSON may spell each byte as a six-character escape), plus
+ * room for env and the options.
+ */
+function runBodyLimit(maxCodeBytes: number): number {
+  return 6 * maxCodeBytes + maxSmallBodyBytes;
 }
 
 /** Routes under `/v1/sandboxes/{id}`. */
@@ -98,12 +122,21 @@ async function sandboxRoute(
       return new Response(null, { status: 204 });
     }
   } else if (rest === "/run" && request.method === "POST") {
-    const body = parseRunBody(await readJsonObject(request), isolateWorkerLimits(env).maxCodeBytes);
+    const { maxCodeBytes } = isolateWorkerLimits(env);
+    const body = parseRunBody(await readJsonObject(request, runBodyLimit(maxCodeBytes)), maxCodeBytes);
     return json(unwrap(await sandbox.run(body)));
   } else if (rest.startsWith("/files/")) {
     const path = workspaceFilePath(rest.slice("/files/".length));
     if (request.method === "PUT") {
-      unwrap(await sandbox.writeFile(path, new Uint8Array(await request.arrayBuffer())));
+      // Read up to one byte past the limit, never whole: a larger body is refused as it arrives.
+      const limit = isolateWorkerLimits(env).maxFilesBytes;
+      const bytes = await readBytes(request, limit, () => {
+        throw new IsolateWorkerFailure(
+          "files_too_large",
+          `the file is over the sandbox's limit of ${limit} bytes`,
+        );
+      });
+      unwrap(await sandbox.writeFile(path, bytes));
       return new Response(null, { status: 204 });
     }
     if (request.method === "GET") {
@@ -111,7 +144,11 @@ async function sandboxRoute(
       return new Response(bytes, { headers: { "content-type": "application/octet-stream" } });
     }
   } else if (rest.startsWith("/fs/") && request.method === "POST") {
-    return fileSystemRoute(sandbox, rest.slice("/fs/".length), await readJsonObject(request));
+    return fileSystemRoute(
+      sandbox,
+      rest.slice("/fs/".length),
+      await readJsonObject(request, maxSmallBodyBytes),
+    );
   }
   throw new IsolateWorkerFailure("not_found", `no route ${request.method} /v1/sandboxes/{id}${rest}`);
 }
@@ -157,13 +194,15 @@ async function route(request: Request, env: IsolateWorkerEnv, ctx: ExecutionCont
   if (pathname === "/v1/health" && request.method === "GET") {
     return json({ ok: true, protocol: protocolVersion, limits: isolateWorkerLimits(env) });
   }
-  if (pathname === "/v1/execute" && request.method === "POST") return execute(request, env, exports);
+  if (pathname === "/v1/execute" && request.method === "POST" && env.SANDPORT_LOCAL_ENGINE === "1") {
+    return execute(request, env, exports);
+  }
   if (pathname === "/v1/sandboxes" && request.method === "GET") {
     const labels = parseLabelsQuery(new URL(request.url).searchParams.get("labels"));
     return json({ sandboxes: await sandboxIndex(env).list(labels) });
   }
   if (pathname === "/v1/sandboxes" && request.method === "POST") {
-    const body = parseCreateBody(await readJsonObject(request));
+    const body = parseCreateBody(await readJsonObject(request, maxSmallBodyBytes));
     const id = crypto.randomUUID();
     return json(await sandboxStub(env, id).initialize(id, body), 201);
   }

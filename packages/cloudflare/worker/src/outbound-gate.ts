@@ -14,27 +14,40 @@ import {
   egressAllowHeader,
   egressRefusalHeader,
   egressUrlHeader,
-  hostAllowed,
+  urlRefusal,
 } from "../../src/isolate/egress-policy.ts";
 import type { IsolateWorkerEnv } from "./worker-env.ts";
 
 /** Props the isolate Worker binds into each gate. */
 export interface OutboundGateProps {
-  /** Allowed hosts: names, `*.` wildcards, addresses and ranges (see egress-policy.ts). */
-  allow: string[];
+  /**
+   * Allowed hosts: names, `*.` wildcards, addresses and ranges (see egress-policy.ts); `null` for
+   * the open network (a gate then only checks the run's liveness).
+   */
+  allow: string[] | null;
+  /** Remote mode: the sandbox and run to ask about before each request (see run-in-isolate.ts). */
+  liveness?: { sandbox: string; run: string };
 }
 
 /** Forwards allowed requests; any other makes the code's `fetch` reject with a message saying why. */
 export class OutboundGate extends WorkerEntrypoint<IsolateWorkerEnv, OutboundGateProps> {
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const { allow } = this.ctx.props;
-    const webScheme = url.protocol === "https:" || url.protocol === "http:";
-    if (!webScheme || !hostAllowed(url.hostname, allow)) {
-      throw new Error(
-        `sandport: network access to ${url.hostname} is not allowed; this sandbox may reach only ${allow.join(", ")}`,
-      );
+    const { allow, liveness } = this.ctx.props;
+    if (liveness !== undefined) {
+      // Asked at each request, never cached: a run that timed out, or whose sandbox was
+      // destroyed, is stopped here even if its isolate is still alive.
+      const sandbox = this.env.SANDBOXES.get(this.env.SANDBOXES.idFromName(liveness.sandbox));
+      if (!(await sandbox.runIsLive(liveness.run))) {
+        throw new Error(
+          "sandport: this run has ended (it timed out or its sandbox was destroyed); no more network",
+        );
+      }
     }
+    if (allow === null) return fetch(request, { redirect: "manual" });
+    // The scheme, the host and the port (an entry without one opens 80 and 443 only).
+    const policyRefusal = urlRefusal(url, allow);
+    if (policyRefusal !== undefined) throw new Error(policyRefusal);
     // A redirect goes back to the code, whose fetch follows it through this gate again, so an
     // allowed host cannot redirect the code to a host that is not allowed.
     const egress = this.env.SANDPORT_EGRESS;

@@ -15,20 +15,34 @@ import type {
   IsolateWorkerRenameBody,
   IsolateWorkerRunBody,
 } from "../../src/isolate/isolate-worker-protocol.ts";
+import {
+  envBounds,
+  labelBounds,
+  maxPathBytes,
+  recordBoundsProblem,
+  utf8Bytes,
+} from "../../src/isolate/isolate-worker-protocol.ts";
 import { IsolateWorkerFailure } from "./worker-responses.ts";
 
 function invalid(message: string): never {
   throw new IsolateWorkerFailure("invalid_request", message);
 }
 
-function stringRecord(value: unknown, name: string): Record<string, string> {
+function stringRecord(
+  value: unknown,
+  name: string,
+  bounds?: { maxEntries: number; maxBytes: number },
+): Record<string, string> {
   if (value === undefined) return {};
   if (typeof value !== "object" || value === null || Array.isArray(value))
     invalid(`${name} must be an object`);
   for (const [key, entry] of Object.entries(value)) {
     if (typeof entry !== "string") invalid(`${name}.${key} must be a string`);
   }
-  return { ...(value as Record<string, string>) };
+  const record = { ...(value as Record<string, string>) };
+  const problem = bounds === undefined ? undefined : recordBoundsProblem(record, name, bounds);
+  if (problem !== undefined) invalid(problem);
+  return record;
 }
 
 function positiveInteger(value: unknown, name: string): number {
@@ -66,15 +80,15 @@ export function parseLabelsQuery(query: string | null): Record<string, string> {
   } catch {
     return invalid("labels must be a JSON object of strings");
   }
-  return stringRecord(labels, "labels");
+  return stringRecord(labels, "labels", labelBounds);
 }
 
 /** Body of `POST /v1/sandboxes`. */
 export function parseCreateBody(body: Record<string, unknown>): IsolateWorkerCreateBody {
   return {
-    env: stringRecord(body.env, "env"),
+    env: stringRecord(body.env, "env", envBounds),
     egress: egressOf(body.egress),
-    labels: stringRecord(body.labels, "labels"),
+    labels: stringRecord(body.labels, "labels", labelBounds),
     ...(body.ttlMs === undefined ? {} : { ttlMs: positiveInteger(body.ttlMs, "ttlMs") }),
     ...(body.maxFilesBytes === undefined
       ? {}
@@ -89,7 +103,7 @@ export function parseRunBody(body: Record<string, unknown>, maxCodeBytes: number
   if (codeBytes > maxCodeBytes) invalid(`code is ${codeBytes} bytes, over the limit of ${maxCodeBytes}`);
   return {
     code: body.code,
-    env: stringRecord(body.env, "env"),
+    env: stringRecord(body.env, "env", envBounds),
     timeoutMs: positiveInteger(body.timeoutMs, "timeoutMs"),
     maxOutputBytes: nonNegativeInteger(body.maxOutputBytes, "maxOutputBytes"),
     filesystem: body.filesystem === true,
@@ -124,6 +138,7 @@ function directoryList(value: unknown): string[] {
 function entryPath(value: unknown, name: string, root: boolean): string {
   if (typeof value !== "string") invalid(`${name} must be a string`);
   if (value === "" && root) return value;
+  if (utf8Bytes(value) > maxPathBytes) invalid(`${name} is over ${maxPathBytes} bytes`);
   const segments = value.split("/");
   if (
     value.includes("\0") ||
@@ -171,6 +186,7 @@ export function workspaceFilePath(encoded: string): string {
   } catch {
     return invalid("the file path is not valid percent-encoding");
   }
+  if (utf8Bytes(path) > maxPathBytes) invalid(`the file path is over ${maxPathBytes} bytes`);
   const segments = path.split("/");
   if (
     path.includes("\0") ||

@@ -19,40 +19,55 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { format, inspect } from "node:util";
 
 const workspace = ${JSON.stringify(isolateWorkspace)};
+
+// Taken before the caller's code runs, which shares this isolate and may patch any global or
+// prototype. The isolate Worker checks every figure of the reply again; these keep the runner's own
+// captures honest.
+const apply = Reflect.apply;
+const encode = TextEncoder.prototype.encode;
+const decode = TextDecoder.prototype.decode;
+const stringify = JSON.stringify;
+const toText = String;
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function byteLengthOf(text) {
+  return apply(encode, encoder, [text]).byteLength;
+}
 
 /**
  * Captured text of one stream, cut at a byte limit on a character boundary. What is kept also goes
  * to \`combined\` (a captured stream both share, with the same limit), so it holds their output in
- * the order it was written.
+ * the order it was written. Kept as one string: concatenation calls no patchable method.
  */
 class CapturedStream {
   constructor(limit, combined) {
     this.limit = limit;
     this.combined = combined;
-    this.parts = [];
+    this.kept = "";
     this.bytes = 0;
     this.truncated = false;
   }
-  write(text) {
+  write(value) {
     if (this.truncated) return;
-    const encoded = encoder.encode(text);
+    const text = typeof value === "string" ? value : toText(value);
+    const encoded = apply(encode, encoder, [text]);
     if (this.bytes + encoded.byteLength <= this.limit) {
       this.keep(text);
       this.bytes += encoded.byteLength;
       return;
     }
-    const room = encoded.subarray(0, this.limit - this.bytes);
-    this.keep(new TextDecoder().decode(room, { stream: true }));
+    const room = new Uint8Array(encoded.buffer, 0, this.limit - this.bytes);
+    this.keep(apply(decode, decoder, [room, { stream: true }]));
     this.bytes = this.limit;
     this.truncated = true;
   }
   keep(text) {
-    this.parts.push(text);
-    this.combined?.write(text);
+    this.kept = this.kept + text;
+    if (this.combined !== undefined) this.combined.write(text);
   }
   text() {
-    return this.parts.join("");
+    return this.kept;
   }
 }
 
@@ -84,21 +99,34 @@ function describeError(error) {
 
 function toJson(value) {
   if (value === undefined || typeof value === "function" || typeof value === "symbol") return undefined;
+  let json;
   try {
-    return JSON.stringify(value);
+    json = stringify(value);
   } catch {
-    return JSON.stringify(inspect(value));
+    json = stringify(inspect(value));
   }
+  return typeof json === "string" ? json : undefined;
 }
 
 function parentOf(path) {
   return path.slice(0, path.lastIndexOf("/"));
 }
 
+/** The fs functions the runner uses, taken before the caller's code can replace them. */
+function fsCalls(fs) {
+  return {
+    mkdirSync: fs.mkdirSync,
+    writeFileSync: fs.writeFileSync,
+    readdirSync: fs.readdirSync,
+    readFileSync: fs.readFileSync,
+  };
+}
+
+/** Files travel as [path, bytes] pairs, never as an object keyed by path (\`__proto__\` is a name). */
 function mount(fs, files, directories) {
   fs.mkdirSync(workspace, { recursive: true });
   for (const path of directories) fs.mkdirSync(workspace + "/" + path, { recursive: true });
-  for (const [path, bytes] of Object.entries(files)) {
+  for (const [path, bytes] of files) {
     const target = workspace + "/" + path;
     fs.mkdirSync(parentOf(target), { recursive: true });
     fs.writeFileSync(target, bytes);
@@ -108,7 +136,7 @@ function mount(fs, files, directories) {
 
 /** Every regular file and directory under the workspace; links and special files are not part of it. */
 function collect(fs) {
-  const files = {};
+  const files = [];
   const directories = [];
   const pending = [""];
   while (pending.length > 0) {
@@ -124,7 +152,7 @@ function collect(fs) {
       if (entry.isDirectory()) {
         pending.push(relative);
         directories.push(relative.slice(1));
-      } else if (entry.isFile()) files[relative.slice(1)] = new Uint8Array(fs.readFileSync(workspace + relative));
+      } else if (entry.isFile()) files.push([relative.slice(1), new Uint8Array(fs.readFileSync(workspace + relative))]);
     }
   }
   return { files, directories };
@@ -143,7 +171,7 @@ export default class SandportRunner extends WorkerEntrypoint {
       };
       Object.assign(process.env, input.env);
     }
-    const fs = input.files === undefined ? undefined : await import("node:fs");
+    const fs = input.files === undefined ? undefined : fsCalls(await import("node:fs"));
     if (fs !== undefined) mount(fs, input.files, input.directories ?? []);
     let exitCode = 0;
     let valueJson;
@@ -152,6 +180,10 @@ export default class SandportRunner extends WorkerEntrypoint {
       let value = module.default;
       value = typeof value === "function" ? await value() : await value;
       valueJson = toJson(value);
+      if (valueJson !== undefined && byteLengthOf(valueJson) > input.maxOutputBytes) {
+        valueJson = undefined;
+        stdout.truncated = true;
+      }
     } catch (error) {
       if (error instanceof ExitRequest) {
         exitCode = error.code;

@@ -13,9 +13,9 @@ import type {
   IsolateWorkerRunResult,
   IsolateWorkerSandboxInfo,
 } from "../../src/isolate/isolate-worker-protocol.ts";
+import { maxWorkspaceEntries, utf8Bytes } from "../../src/isolate/isolate-worker-protocol.ts";
 import type { EntryChanges, EntryFailure } from "../../src/isolate/workspace-entries.ts";
 import { FileStore } from "./file-store.ts";
-import { enforceFilesLimit } from "./files-limit.ts";
 import { failed, type Outcome, succeeded } from "./outcome.ts";
 import { type IsolateWorkerExports, runInIsolate } from "./run-in-isolate.ts";
 import { sandboxIndex } from "./sandbox-index.ts";
@@ -39,8 +39,15 @@ const noSandbox = failed("not_found", "no such sandbox");
 /** The Durable Object behind one sandbox. */
 export class SandboxObject extends DurableObject<IsolateWorkerEnv> {
   readonly #files: FileStore;
-  /** Runs wait for the previous one, so files change in order. */
+  /**
+   * Runs, writes, file calls and destroy wait for the previous one, so files change in order: a
+   * write during a run cannot slip past the limit, and destroy lands after the run it interrupted.
+   */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Id of the run in progress; its outbound requests go through only while it is this. */
+  #liveRun: string | undefined;
+  /** Ends the run in progress when the sandbox is destroyed, so destroy need not wait for it. */
+  #runAbort: AbortController | undefined;
 
   constructor(state: DurableObjectState, env: IsolateWorkerEnv) {
     super(state, env);
@@ -82,58 +89,93 @@ export class SandboxObject extends DurableObject<IsolateWorkerEnv> {
     return settings === undefined ? noSandbox : succeeded(infoOf(settings));
   }
 
-  /** Runs code against the sandbox's files, then keeps what the code left in the workspace. */
-  run(body: IsolateWorkerRunBody): Promise<Outcome<IsolateWorkerRunResult>> {
-    const next = this.#queue.then(() => this.#run(body));
+  #serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(work);
     this.#queue = next.catch(() => undefined);
     return next;
+  }
+
+  /** Whether run `run` is still in progress: asked by the outbound gate before each request. */
+  runIsLive(run: string): boolean {
+    return this.#liveRun !== undefined && this.#liveRun === run;
+  }
+
+  /** Runs code against the sandbox's files, then keeps what the code left in the workspace. */
+  run(body: IsolateWorkerRunBody): Promise<Outcome<IsolateWorkerRunResult>> {
+    return this.#serialized(() => this.#run(body));
   }
 
   async #run(body: IsolateWorkerRunBody): Promise<Outcome<IsolateWorkerRunResult>> {
     const settings = await this.#settings();
     if (settings === undefined) return noSandbox;
     const mount = body.filesystem || !this.#files.isEmpty();
-    const before = mount ? this.#files.readAll() : {};
+    const before = mount ? this.#files.readAll() : new Map<string, Uint8Array>();
     const directoriesBefore = mount ? this.#files.directories() : [];
-    const outcome = await runInIsolate(this.env.LOADER, this.ctx.exports as unknown as IsolateWorkerExports, {
-      code: body.code,
-      env: { ...settings.env, ...body.env },
-      egress: settings.egress,
-      timeoutMs: body.timeoutMs,
-      maxOutputBytes: body.maxOutputBytes,
-      process: body.process,
-      files: mount ? before : undefined,
-      directories: directoriesBefore,
-    });
-    if (outcome.files === undefined) return succeeded(outcome.result);
-    const checked = enforceFilesLimit(outcome.result, outcome.files, this.#filesLimit(settings));
-    if (checked.keep) {
-      this.#files.replaceAll(
-        outcome.files,
-        before,
-        outcome.directories ?? directoriesBefore,
-        directoriesBefore,
-        Date.now(),
-      );
+    const runId = crypto.randomUUID();
+    this.#liveRun = runId;
+    const abort = new AbortController();
+    this.#runAbort = abort;
+    let outcome: Awaited<ReturnType<typeof runInIsolate>>;
+    try {
+      outcome = await runInIsolate(this.env.LOADER, this.ctx.exports as unknown as IsolateWorkerExports, {
+        code: body.code,
+        env: { ...settings.env, ...body.env },
+        egress: settings.egress,
+        timeoutMs: body.timeoutMs,
+        maxOutputBytes: body.maxOutputBytes,
+        process: body.process,
+        files: mount ? before : undefined,
+        directories: directoriesBefore,
+        maxFilesBytes: this.#filesLimit(settings),
+        liveness: { sandbox: settings.id, run: runId },
+        signal: abort.signal,
+      });
+    } finally {
+      // Ended, timed out or failed: whatever the isolate still does reaches no network.
+      if (this.#liveRun === runId) this.#liveRun = undefined;
+      if (this.#runAbort === abort) this.#runAbort = undefined;
     }
-    return succeeded(checked.result);
+    if (outcome.files === undefined) return succeeded(outcome.result);
+    this.#files.replaceAll(
+      outcome.files,
+      before,
+      outcome.directories ?? directoriesBefore,
+      directoriesBefore,
+      Date.now(),
+    );
+    return succeeded(outcome.result);
   }
 
   /**
    * Writes one file (recording the parent directories it creates), refusing it where a directory
    * stands or a parent is a file, and when the sandbox would exceed its size limit.
    */
-  async writeFile(path: string, bytes: Uint8Array): Promise<Outcome<null>> {
+  writeFile(path: string, bytes: Uint8Array): Promise<Outcome<null>> {
+    return this.#serialized(() => this.#writeFile(path, bytes));
+  }
+
+  async #writeFile(path: string, bytes: Uint8Array): Promise<Outcome<null>> {
     const settings = await this.#settings();
     if (settings === undefined) return noSandbox;
     const plan = this.#files.index(settings.createdAt).planWrite(path);
     if (!plan.ok) return failedEntry(plan);
     const limit = this.#filesLimit(settings);
-    const total = this.#files.totalBytes() - this.#files.sizeOf(path) + bytes.byteLength;
+    const usage = this.#files.usage();
+    const existing = this.#files.sizeOf(path);
+    const pathCost = existing === undefined ? utf8Bytes(path) : 0;
+    const added = plan.addDirectories.reduce((sum, directory) => sum + utf8Bytes(directory), 0);
+    const total = usage.bytes - (existing ?? 0) + bytes.byteLength + pathCost + added;
+    const entries = usage.entries + (existing === undefined ? 1 : 0) + plan.addDirectories.length;
+    if (entries > maxWorkspaceEntries) {
+      return failed(
+        "files_too_large",
+        `the sandbox would hold ${entries} files and directories, over the limit of ${maxWorkspaceEntries}`,
+      );
+    }
     if (total > limit) {
       return failed(
         "files_too_large",
-        `the sandbox's files would take ${total} bytes, over its limit of ${limit} bytes`,
+        `the sandbox's files would take ${total} bytes (contents and paths), over its limit of ${limit} bytes`,
       );
     }
     const now = Date.now();
@@ -187,19 +229,43 @@ export class SandboxObject extends DurableObject<IsolateWorkerEnv> {
     return this.#change((index) => index.planRename(from, to));
   }
 
-  async #change(
+  #change(
     plan: (index: ReturnType<FileStore["index"]>) => EntryChanges | EntryFailure,
   ): Promise<Outcome<null>> {
-    const settings = await this.#settings();
-    if (settings === undefined) return noSandbox;
-    const changes = plan(this.#files.index(settings.createdAt));
-    if (!changes.ok) return failedEntry(changes);
-    this.#files.apply(changes, Date.now());
-    return succeeded(null);
+    return this.#serialized(async () => {
+      const settings = await this.#settings();
+      if (settings === undefined) return noSandbox;
+      const changes = plan(this.#files.index(settings.createdAt));
+      if (!changes.ok) return failedEntry(changes);
+      // New directories count toward the limits too (a rename's longer paths are not counted).
+      if (changes.addDirectories.length > 0) {
+        const usage = this.#files.usage();
+        const limit = this.#filesLimit(settings);
+        const added = changes.addDirectories.reduce((sum, path) => sum + utf8Bytes(path), 0);
+        if (
+          usage.entries + changes.addDirectories.length > maxWorkspaceEntries ||
+          usage.bytes + added > limit
+        ) {
+          return failed("files_too_large", "the new directories would take the sandbox over its files limit");
+        }
+      }
+      this.#files.apply(changes, Date.now());
+      return succeeded(null);
+    });
   }
 
-  /** Deletes the sandbox and everything it stored. Idempotent. */
-  async destroy(): Promise<void> {
+  /**
+   * Deletes the sandbox and everything it stored. Idempotent. A run in progress loses its network
+   * and ends at once (exit code 1, its file changes dropped), then the deletion follows it, so both
+   * answer cleanly and destroy never waits for the run's timeout.
+   */
+  destroy(): Promise<void> {
+    this.#liveRun = undefined;
+    this.#runAbort?.abort();
+    return this.#serialized(() => this.#destroy());
+  }
+
+  async #destroy(): Promise<void> {
     const settings = await this.#settings();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();

@@ -1,5 +1,7 @@
 /** Bindings and settings of the isolate Worker (see `wrangler.jsonc`). */
+
 import type { IsolateWorkerLimits } from "../../src/isolate/isolate-worker-protocol.ts";
+import { defaultMaxFilesBytes } from "../../src/isolate/isolate-worker-protocol.ts";
 import type { SandboxIndex } from "./sandbox-index.ts";
 import type { SandboxObject } from "./sandbox-object.ts";
 
@@ -17,8 +19,14 @@ export interface IsolateWorkerEnv {
   SANDPORT_BRIDGE_TOKEN?: string;
   /** Largest code accepted, bytes (text). Default 1 MiB. */
   SANDPORT_MAX_CODE_BYTES?: string;
-  /** Total file size per sandbox, bytes (text). Default 64 MiB. */
+  /** Total file size per sandbox (contents and paths), bytes (text). Default 24 MiB. */
   SANDPORT_MAX_FILES_BYTES?: string;
+  /**
+   * Local mode only (never in `wrangler.jsonc`): `"1"` opens `POST /v1/execute`, the stateless
+   * route local mode's engines serve. A deployed Worker refuses it: only a local engine can be
+   * stopped with the run when it times out (see run-in-isolate.ts), and remote mode needs none.
+   */
+  SANDPORT_LOCAL_ENGINE?: string;
   /**
    * Local mode only (never in `wrangler.jsonc`): the Node-side proxy allowlisted egress goes
    * through, which resolves names and connects to the addresses it checked.
@@ -35,6 +43,6 @@ function positiveInteger(text: string | undefined, fallback: number): number {
 export function isolateWorkerLimits(env: IsolateWorkerEnv): IsolateWorkerLimits {
   return {
     maxCodeBytes: positiveInteger(env.SANDPORT_MAX_CODE_BYTES, 1024 * 1024),
-    maxFilesBytes: positiveInteger(env.SANDPORT_MAX_FILES_BYTES, 64 * 1024 * 1024),
+    maxFilesBytes: positiveInteger(env.SANDPORT_MAX_FILES_BYTES, defaultMaxFilesBytes),
   };
 }

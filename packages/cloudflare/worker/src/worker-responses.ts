@@ -39,11 +39,48 @@ export function failureResponse(error: unknown): Response {
   return errorResponse("internal", "the isolate Worker failed to handle the request");
 }
 
-/** Reads a JSON body, refusing anything that is not a JSON object. */
-export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+/**
+ * A request's body, counted while it arrives: past `maxBytes` the reading stops and `tooLarge` is
+ * called (it throws), so a large body is never held whole before its size is known.
+ */
+export async function readBytes(
+  request: Request,
+  maxBytes: number,
+  tooLarge: () => never,
+): Promise<Uint8Array> {
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) tooLarge();
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** Reads a JSON body of at most `maxBytes`, refusing anything that is not a JSON object. */
+export async function readJsonObject(request: Request, maxBytes: number): Promise<Record<string, unknown>> {
+  const bytes = await readBytes(request, maxBytes, () => {
+    throw new IsolateWorkerFailure("invalid_request", `the body is over the limit of ${maxBytes} bytes`);
+  });
   let body: unknown;
   try {
-    body = await request.json();
+    body = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     throw new IsolateWorkerFailure("invalid_request", "the body must be JSON");
   }

@@ -1,0 +1,70 @@
+/**
+ * The CLI loads only what a command uses: `--help`, `providers` and a run on `local` never load
+ * the isolate engine's dependencies (miniflare, workerd, the TypeScript stripper). Checked on the
+ * module graph, with a resolve hook that records every module the process loads, not by timing.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const cliEntry = resolve("packages/cli/bin/sandport.js");
+const directory = mkdtempSync(join(tmpdir(), "sandport-module-graph-"));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+/** A preload that appends every resolved module URL to the file named by SANDPORT_MODULE_LOG. */
+const hook = join(directory, "record-modules.mjs");
+writeFileSync(
+  hook,
+  `import { appendFileSync } from "node:fs";
+import { registerHooks } from "node:module";
+registerHooks({
+  resolve(specifier, context, nextResolve) {
+    const resolved = nextResolve(specifier, context);
+    appendFileSync(process.env.SANDPORT_MODULE_LOG, resolved.url + "\\n");
+    return resolved;
+  },
+});
+`,
+);
+
+/** Runs the CLI with `argv` and returns the modules it loaded. */
+function modulesLoadedBy(argv: string[], name: string): string[] {
+  const log = join(directory, `${name}.log`);
+  writeFileSync(log, "");
+  const result = spawnSync(process.execPath, ["--import", pathToFileURL(hook).href, cliEntry, ...argv], {
+    cwd: directory,
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, SANDPORT_MODULE_LOG: log, SANDPORT_CONFIG: "" },
+  });
+  expect(result.status, `sandport ${argv.join(" ")} failed: ${result.stderr}`).toBe(0);
+  return readFileSync(log, "utf8").trim().split("\n");
+}
+
+const engineModules = /\/node_modules\/(miniflare|workerd|amaro)\//;
+
+describe("the CLI's module graph", () => {
+  it("loads no isolate engine for --help", () => {
+    const loaded = modulesLoadedBy(["--help"], "help");
+    expect(loaded.filter((url) => engineModules.test(url))).toEqual([]);
+  });
+
+  it("loads no isolate engine for providers", () => {
+    const loaded = modulesLoadedBy(["providers"], "providers");
+    expect(loaded.filter((url) => engineModules.test(url))).toEqual([]);
+  });
+
+  it("loads no isolate engine for a run on local", () => {
+    const loaded = modulesLoadedBy(["exec", "--provider", "local", "--", "/bin/true"], "local");
+    expect(loaded.some((url) => url.includes("/packages/local/"))).toBe(true);
+    expect(loaded.filter((url) => engineModules.test(url))).toEqual([]);
+  });
+
+  it("does load the engine when a run needs an isolate (the check can see it)", () => {
+    const loaded = modulesLoadedBy(["run", "--lang", "js", "-e", "console.log(1)"], "isolate");
+    expect(loaded.some((url) => /\/node_modules\/miniflare\//.test(url))).toBe(true);
+  });
+});
