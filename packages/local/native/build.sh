@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")"
 out="${SANDPORT_NATIVE_OUT:-bin}"
 flags="-std=gnu11 -O2 -static -s -Wall -Wextra -Werror -fno-ident -ffile-prefix-map=$(pwd)=. -Wl,--build-id=none"
-sources="src/supervisor.c src/channel.c src/sandbox-config.c src/sandbox-setup.c src/process-table.c src/file-operations.c src/directory-operations.c src/sandbox-paths.c src/port-connections.c src/seccomp-filter.c"
+sources="src/supervisor.c src/channel.c src/sandbox-config.c src/sandbox-setup.c src/process-table.c src/file-operations.c src/directory-operations.c src/sandbox-paths.c src/port-connections.c src/byte-queue.c src/seccomp-filter.c"
 
 build() {
   platform="$1"

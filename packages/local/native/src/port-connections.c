@@ -15,18 +15,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "byte-queue.h"
 #include "channel.h"
 #include "protocol.h"
 
 #define MAX_CONNECTIONS 256
 #define READ_CHUNK 65536
-
-struct pending_bytes {
-	struct pending_bytes *next;
-	uint32_t length;
-	uint32_t offset;
-	uint8_t data[];
-};
 
 struct connection {
 	uint32_t id;
@@ -34,7 +28,7 @@ struct connection {
 	int connecting;       /* connect() has not finished yet */
 	int shutdown_pending; /* the host half-closed: shut down writing once the queue is empty */
 	int read_closed;      /* the sandbox side sent end of stream */
-	struct pending_bytes *queue;
+	struct byte_queue queue;
 };
 
 static struct connection connections[MAX_CONNECTIONS];
@@ -53,11 +47,7 @@ static struct connection *find_connection(uint32_t id)
 static void drop_connection(struct connection *connection)
 {
 	close(connection->fd);
-	while (connection->queue != NULL) {
-		struct pending_bytes *chunk = connection->queue;
-		connection->queue = chunk->next;
-		free(chunk);
-	}
+	byte_queue_clear(&connection->queue);
 	*connection = connections[--connection_count];
 }
 
@@ -98,27 +88,14 @@ void open_connection(uint32_t id, const uint8_t *payload, uint32_t length)
 
 static void flush_queue(struct connection *connection)
 {
-	while (connection->queue != NULL) {
-		struct pending_bytes *chunk = connection->queue;
-		ssize_t written = send(connection->fd, chunk->data + chunk->offset, chunk->length - chunk->offset,
-			MSG_NOSIGNAL);
-		if (written < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return;
-			/* The sandbox side is gone: tell the host, drop what it still wanted to send. */
-			channel_send(SUPERVISOR_CONNECTION_DATA, connection->id, NULL, 0);
-			drop_connection(connection);
-			return;
-		}
-		chunk->offset += (uint32_t)written;
-		if (chunk->offset == chunk->length) {
-			connection->queue = chunk->next;
-			free(chunk);
-		}
+	int flushed = byte_queue_flush(&connection->queue, connection->fd);
+	if (flushed < 0) {
+		/* The sandbox side is gone: tell the host, drop what it still wanted to send. */
+		channel_send(SUPERVISOR_CONNECTION_DATA, connection->id, NULL, 0);
+		drop_connection(connection);
+		return;
 	}
-	if (connection->shutdown_pending) {
+	if (flushed == 1 && connection->shutdown_pending) {
 		shutdown(connection->fd, SHUT_WR);
 		connection->shutdown_pending = 0;
 	}
@@ -129,21 +106,10 @@ void write_connection(uint32_t id, const uint8_t *data, uint32_t length)
 	struct connection *connection = find_connection(id);
 	if (connection == NULL)
 		return;
-	if (length == 0) {
+	if (length == 0)
 		connection->shutdown_pending = 1;
-	} else {
-		struct pending_bytes *chunk = malloc(sizeof *chunk + length);
-		if (chunk == NULL)
-			return;
-		chunk->next = NULL;
-		chunk->length = length;
-		chunk->offset = 0;
-		memcpy(chunk->data, data, length);
-		struct pending_bytes **tail = &connection->queue;
-		while (*tail != NULL)
-			tail = &(*tail)->next;
-		*tail = chunk;
-	}
+	else if (byte_queue_push(&connection->queue, data, length) != 0)
+		return;
 	if (!connection->connecting)
 		flush_queue(connection);
 }
@@ -161,7 +127,7 @@ int add_connection_fds(struct pollfd *fds, int capacity)
 	for (int index = 0; index < connection_count && count < capacity; index++) {
 		struct connection *connection = &connections[index];
 		short events = 0;
-		if (connection->connecting || connection->queue != NULL || connection->shutdown_pending)
+		if (connection->connecting || !byte_queue_empty(&connection->queue) || connection->shutdown_pending)
 			events |= POLLOUT;
 		if (!connection->connecting && !connection->read_closed)
 			events |= POLLIN;

@@ -16,18 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "byte-queue.h"
 #include "channel.h"
 #include "protocol.h"
 
 #define OUTPUT_GRACE_MS 100
 #define OUTPUT_CHUNK 65536
-
-struct stdin_chunk {
-	struct stdin_chunk *next;
-	uint32_t length;
-	uint32_t offset;
-	uint8_t data[];
-};
 
 struct process {
 	struct process *next;
@@ -36,7 +30,7 @@ struct process {
 	int stdin_fd;
 	int stdout_fd;
 	int stderr_fd;
-	struct stdin_chunk *stdin_queue;
+	struct byte_queue stdin_queue;
 	int stdin_close_requested;
 	int exited;
 	int exit_code;
@@ -72,21 +66,12 @@ static void close_fd(int *fd)
 	}
 }
 
-static void free_stdin_queue(struct process *process)
-{
-	while (process->stdin_queue != NULL) {
-		struct stdin_chunk *chunk = process->stdin_queue;
-		process->stdin_queue = chunk->next;
-		free(chunk);
-	}
-}
-
 static void remove_process(struct process *process)
 {
 	close_fd(&process->stdin_fd);
 	close_fd(&process->stdout_fd);
 	close_fd(&process->stderr_fd);
-	free_stdin_queue(process);
+	byte_queue_clear(&process->stdin_queue);
 	for (struct process **link = &processes; *link != NULL; link = &(*link)->next) {
 		if (*link == process) {
 			*link = process->next;
@@ -251,26 +236,16 @@ void start_process(uint32_t id, const uint8_t *payload, uint32_t length)
 
 static void flush_stdin(struct process *process)
 {
-	while (process->stdin_fd >= 0 && process->stdin_queue != NULL) {
-		struct stdin_chunk *chunk = process->stdin_queue;
-		ssize_t written = write(process->stdin_fd, chunk->data + chunk->offset, chunk->length - chunk->offset);
-		if (written < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return;
-			/* The reader is gone (EPIPE): what it did not read is dropped, as with a shell pipe. */
-			free_stdin_queue(process);
-			close_fd(&process->stdin_fd);
-			return;
-		}
-		chunk->offset += (uint32_t)written;
-		if (chunk->offset == chunk->length) {
-			process->stdin_queue = chunk->next;
-			free(chunk);
-		}
+	if (process->stdin_fd < 0)
+		return;
+	int flushed = byte_queue_flush(&process->stdin_queue, process->stdin_fd);
+	if (flushed < 0) {
+		/* The reader is gone (EPIPE): what it did not read is dropped, as with a shell pipe. */
+		byte_queue_clear(&process->stdin_queue);
+		close_fd(&process->stdin_fd);
+		return;
 	}
-	if (process->stdin_queue == NULL && process->stdin_close_requested)
+	if (flushed == 1 && process->stdin_close_requested)
 		close_fd(&process->stdin_fd);
 }
 
@@ -279,21 +254,10 @@ void write_process_stdin(uint32_t id, const uint8_t *data, uint32_t length)
 	struct process *process = find_process(id);
 	if (process == NULL || process->stdin_fd < 0)
 		return;
-	if (length == 0) {
+	if (length == 0)
 		process->stdin_close_requested = 1;
-	} else {
-		struct stdin_chunk *chunk = malloc(sizeof *chunk + length);
-		if (chunk == NULL)
-			return;
-		chunk->next = NULL;
-		chunk->length = length;
-		chunk->offset = 0;
-		memcpy(chunk->data, data, length);
-		struct stdin_chunk **tail = &process->stdin_queue;
-		while (*tail != NULL)
-			tail = &(*tail)->next;
-		*tail = chunk;
-	}
+	else if (byte_queue_push(&process->stdin_queue, data, length) != 0)
+		return;
 	flush_stdin(process);
 }
 
@@ -331,7 +295,7 @@ void process_exited(pid_t pid, int status)
 			process->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 			process->exited_at_ms = now_ms();
 			close_fd(&process->stdin_fd);
-			free_stdin_queue(process);
+			byte_queue_clear(&process->stdin_queue);
 			finish_if_done(process);
 			return;
 		}
@@ -343,7 +307,7 @@ int add_process_fds(struct pollfd *fds, int capacity)
 	int count = 0;
 	for (struct process *process = processes; process != NULL; process = process->next) {
 		int streams[3] = { process->stdout_fd, process->stderr_fd,
-			process->stdin_queue != NULL ? process->stdin_fd : -1 };
+			!byte_queue_empty(&process->stdin_queue) ? process->stdin_fd : -1 };
 		for (int stream = 0; stream < 3; stream++) {
 			if (streams[stream] < 0 || count == capacity || count == (int)(sizeof polled_stream))
 				continue;
