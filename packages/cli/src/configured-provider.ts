@@ -7,6 +7,7 @@ import {
 } from "@sandport/core";
 import { nodeSecretSource } from "@sandport/core/node";
 import type { CliContext } from "./cli-context.ts";
+import { loadProviderTypes } from "./command-registry.ts";
 import { loadCliConfig } from "./load-config.ts";
 
 /**
@@ -15,13 +16,15 @@ import { loadCliConfig } from "./load-config.ts";
  * provider's `${env:...}` / `${file:...}` references are resolved, so an unused provider's missing
  * key is harmless; providers passed over are only described by their factories, never built.
  */
-export function createConfiguredProvider(
+export async function createConfiguredProvider(
   context: CliContext,
   name: string | undefined,
   runtime?: Runtime,
-): SandboxProvider {
+): Promise<SandboxProvider> {
   const { environment, registry } = context;
   const { config } = loadCliConfig({ registry, environment, path: context.globalOptions().config });
+  // Only the adapters this run may use are imported: the named provider's, else the default's, else all.
+  await loadProviderTypes(registry, config, name ?? config.default);
   const build = (providerName: string | undefined) =>
     createProviderFromConfig(providerName, { config, registry, secrets: nodeSecretSource(environment.env) });
   if (name !== undefined || config.default !== undefined || runtime === undefined) return build(name);

@@ -4,14 +4,14 @@ import { type Command, CommanderError } from "commander";
 import type { CliContext } from "./cli-context.ts";
 import { type CliEnvironment, processEnvironment } from "./cli-environment.ts";
 import { createProgram } from "./cli-program.ts";
-import { defaultRegistry } from "./default-registry.ts";
+import { commandRegistry } from "./command-registry.ts";
 import { formatError, type JsonErrorReport, jsonErrorReport } from "./error-report.ts";
 import { exitCodeForError, exitCodes } from "./exit-codes.ts";
 import { configSecrets, createRedactor, type Redact } from "./secret-redaction.ts";
 
 /** Options of {@link runCli}. */
 export interface RunCliOptions {
-  /** Provider types the config may use; defaults to {@link defaultRegistry}. */
+  /** Provider types the config may use; defaults to the bundled ones, Cloudflare loaded on first use. */
   registry?: ProviderRegistry;
 }
 
@@ -31,7 +31,7 @@ export async function runCli(
   let redactor: Redact | undefined;
   const context: CliContext = {
     environment,
-    registry: options.registry ?? defaultRegistry(),
+    registry: options.registry ?? commandRegistry(),
     globalOptions: () => program.opts(),
     setExitCode(code) {
       exitCode = code;

@@ -25,7 +25,7 @@ import { assertCreateSupported, fileRoutePath } from "./container/container-requ
 import { ContainerSandbox, type ContainerSandboxContext } from "./container/container-sandbox.ts";
 import {
   type CloudflareContainerProviderSettings,
-  cloudflareContainerSettingsSchema,
+  cloudflareContainerTypeInfo,
 } from "./container/container-settings.ts";
 import { DestroyedSandboxes } from "./container/destroyed-sandboxes.ts";
 import { defaultRequestTimeoutMs, SandboxBridgeClient } from "./container/sandbox-bridge-client.ts";
@@ -171,10 +171,7 @@ export function createCloudflareContainerProvider(
 
 /** Registry entry for `"type": "cloudflare-container"` in sandport.json. */
 export const cloudflareContainerProviderFactory = defineProviderFactory({
-  type: "cloudflare-container",
-  description:
-    "Linux containers of @cloudflare/sandbox, through the team's deployed sandbox bridge (HTTPS, bearer token).",
-  settingsSchema: cloudflareContainerSettingsSchema,
+  ...cloudflareContainerTypeInfo,
   create: (settings, context) =>
     createCloudflareContainerProvider({ ...settings, providerId: context.providerId }),
   capabilities: (settings) => containerCapabilities(settings),

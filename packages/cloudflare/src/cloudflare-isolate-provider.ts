@@ -35,7 +35,7 @@ import { diagnoseIsolateEngine } from "./isolate/isolate-engine-check.ts";
 import type { IsolateSandbox } from "./isolate/isolate-sandbox.ts";
 import {
   type CloudflareIsolateProviderSettings,
-  cloudflareIsolateSettingsSchema,
+  cloudflareIsolateTypeInfo,
   engineDataLimitBytes,
   type ResolvedIsolateSettings,
   resolveIsolateSettings,
@@ -318,10 +318,7 @@ export function createCloudflareIsolateProvider(
 
 /** Registry entry for `"type": "cloudflare-isolate"` in sandport.json. */
 export const cloudflareIsolateProviderFactory = defineProviderFactory({
-  type: "cloudflare-isolate",
-  description:
-    "JavaScript/TypeScript in fresh V8 isolates (Cloudflare Worker Loader): on this machine under workerd (mode local) or on a deployed isolate Worker (mode remote).",
-  settingsSchema: cloudflareIsolateSettingsSchema,
+  ...cloudflareIsolateTypeInfo,
   create: (settings, context) =>
     createCloudflareIsolateProvider({ ...settings, providerId: context.providerId }),
   capabilities: (settings, context) =>

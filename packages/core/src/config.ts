@@ -33,7 +33,7 @@ export interface SandportConfig {
  */
 export function createConfigSchema(registry: ProviderRegistry) {
   const entrySchemas = registry
-    .factories()
+    .typeInfos()
     .map((factory) =>
       factory.settingsSchema
         .extend({ type: z.literal(factory.type) })
@@ -69,7 +69,7 @@ function checkProviderTypes(input: unknown, registry: ProviderRegistry): void {
   if (typeof providers !== "object" || providers === null) return;
   for (const [name, entry] of Object.entries(providers)) {
     const type = (entry as { type?: unknown } | null)?.type;
-    if (typeof type !== "string" || registry.get(type) === undefined) {
+    if (typeof type !== "string" || !registry.has(type)) {
       throw new ConfigInvalidError(
         `providers.${name}.type: ${typeof type === "string" ? `unknown provider type "${type}"` : "missing"}; expected one of: ${registry.types().join(", ")}`,
       );

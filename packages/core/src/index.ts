@@ -62,11 +62,13 @@ export { defaultMaxOutputBytes, OutputBuffer } from "./output-buffer.ts";
 export { parseProviderOptions } from "./provider-options.ts";
 export {
   defineProviderFactory,
+  type LazyProviderFactory,
   type ProviderContext,
   type ProviderDiagnosis,
   type ProviderFactory,
   type ProviderFactoryDefinition,
   ProviderRegistry,
+  type ProviderTypeInfo,
 } from "./provider-registry.ts";
 export {
   decodeSandboxId,

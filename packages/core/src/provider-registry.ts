@@ -1,7 +1,7 @@
 /** Maps provider type names (`"local"`, `"daytona"`) to factories, so config names a provider by type only. */
 import type { z } from "zod";
 import type { ProviderCapabilities } from "./capabilities.ts";
-import { ConfigInvalidError } from "./errors.ts";
+import { ConfigInvalidError, ProviderUnavailableError } from "./errors.ts";
 import type { SandboxProvider } from "./sandbox-provider.ts";
 
 /** What a factory receives besides its settings. */
@@ -40,11 +40,29 @@ export interface ProviderFactory<Settings extends object = object> {
   diagnose?(settings: Settings, context: ProviderContext): Promise<ProviderDiagnosis>;
 }
 
+/** What config validation needs of a provider type: no implementation. */
+export interface ProviderTypeInfo {
+  readonly type: string;
+  readonly description: string;
+  readonly settingsSchema: z.ZodObject;
+}
+
+/**
+ * A provider type whose factory, and the adapter behind it, is imported on first use: config can
+ * name and validate it without paying for the adapter's modules until a command needs it.
+ */
+export interface LazyProviderFactory extends ProviderTypeInfo {
+  /** Imports the adapter and returns its factory (for `type`). */
+  // biome-ignore lint/suspicious/noExplicitAny: settings types differ per factory; config validates them.
+  load(): Promise<ProviderFactory<any>>;
+}
+
 /** The set of provider types a program knows. */
 export class ProviderRegistry {
   // Each factory is typed by its own settings; the registry only hands them out by type name.
   // biome-ignore lint/suspicious/noExplicitAny: settings types differ per factory; config validates them.
   readonly #factories = new Map<string, ProviderFactory<any>>();
+  readonly #lazy = new Map<string, LazyProviderFactory>();
 
   // biome-ignore lint/suspicious/noExplicitAny: as above.
   constructor(factories: Iterable<ProviderFactory<any>> = []) {
@@ -54,24 +72,78 @@ export class ProviderRegistry {
   /** Adds a factory; a second factory for the same type is a programming error. */
   // biome-ignore lint/suspicious/noExplicitAny: as above.
   register(factory: ProviderFactory<any>): this {
-    if (this.#factories.has(factory.type)) {
+    if (this.has(factory.type)) {
       throw new ConfigInvalidError(`provider type "${factory.type}" is registered twice`);
     }
     this.#factories.set(factory.type, factory);
     return this;
   }
 
-  /** The factory for `type`, or undefined. */
+  /** Adds a provider type whose factory is loaded by {@link load}. */
+  registerLazy(factory: LazyProviderFactory): this {
+    if (this.has(factory.type)) {
+      throw new ConfigInvalidError(`provider type "${factory.type}" is registered twice`);
+    }
+    this.#lazy.set(factory.type, factory);
+    return this;
+  }
+
+  /** Whether `type` is registered, loaded or not. */
+  has(type: string): boolean {
+    return this.#factories.has(type) || this.#lazy.has(type);
+  }
+
+  /**
+   * The factory for `type`, or undefined when the type is unknown. A lazily registered type must
+   * have been loaded first (a programming error otherwise).
+   */
   get(type: string): ProviderFactory | undefined {
-    return this.#factories.get(type);
+    const factory = this.#factories.get(type);
+    if (factory === undefined && this.#lazy.has(type)) {
+      throw new ProviderUnavailableError(
+        `provider type "${type}" is registered lazily and was not loaded: await registry.load(["${type}"]) first`,
+        { isRetryable: false },
+      );
+    }
+    return factory;
   }
 
-  /** Registered type names, in registration order. */
+  /** Imports the lazily registered types among `types` (all of them when omitted). */
+  async load(types: Iterable<string> = this.#lazy.keys()): Promise<void> {
+    for (const type of new Set(types)) {
+      const lazy = this.#lazy.get(type);
+      if (lazy === undefined) continue;
+      let factory: ProviderFactory;
+      try {
+        factory = await lazy.load();
+      } catch (error) {
+        throw new ProviderUnavailableError(
+          `provider type "${type}" could not be loaded (${lazy.description})`,
+          {
+            cause: error,
+            isRetryable: false,
+          },
+        );
+      }
+      if (factory.type !== type) {
+        throw new ConfigInvalidError(`provider type "${type}" loaded a factory of type "${factory.type}"`);
+      }
+      this.#lazy.delete(type);
+      this.#factories.set(type, factory);
+    }
+  }
+
+  /** Registered type names, in registration order (loaded types first). */
   types(): string[] {
-    return [...this.#factories.keys()];
+    return [...this.#factories.keys(), ...this.#lazy.keys()];
   }
 
-  /** Registered factories, in registration order. */
+  /** What config validation and the JSON Schema need of every registered type, loaded or not. */
+  typeInfos(): ProviderTypeInfo[] {
+    return [...this.#factories.values(), ...this.#lazy.values()];
+  }
+
+  /** The loaded factories, in registration order. */
   factories(): ProviderFactory[] {
     return [...this.#factories.values()];
   }

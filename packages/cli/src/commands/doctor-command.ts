@@ -14,6 +14,7 @@ import {
 import { nodeSecretSource } from "@sandport/core/node";
 import type { Command } from "commander";
 import type { CliContext } from "../cli-context.ts";
+import { loadProviderTypes } from "../command-registry.ts";
 import { exitCodes } from "../exit-codes.ts";
 import { loadCliConfig } from "../load-config.ts";
 
@@ -59,6 +60,7 @@ export async function executeDoctorCommand(
 ): Promise<number> {
   const { environment, registry } = context;
   const { config } = loadCliConfig({ registry, environment, path: context.globalOptions().config });
+  await loadProviderTypes(registry, config, options.provider);
   const entries =
     options.provider === undefined
       ? configuredProviders({ config, registry }).filter((entry) => entry.factory.diagnose !== undefined)

@@ -41,7 +41,7 @@ export async function executeExecCommand(
   options: ExecCommandOptions,
   context: CliContext,
 ): Promise<number> {
-  const provider = createConfiguredProvider(context, options.provider, "shell");
+  const provider = await createConfiguredProvider(context, options.provider, "shell");
   const stdin = await forwardedStdin(context.environment, provider);
   return runInSandbox({
     provider,

@@ -9,6 +9,7 @@ import {
 } from "@sandport/core";
 import type { Command } from "commander";
 import type { CliContext } from "../cli-context.ts";
+import { loadProviderTypes } from "../command-registry.ts";
 import { exitCodeForErrorCode, exitCodes } from "../exit-codes.ts";
 import { loadCliConfig } from "../load-config.ts";
 
@@ -37,15 +38,16 @@ export function registerProvidersCommand(program: Command, context: CliContext):
     .command("providers")
     .description("list the configured providers with their isolation, runtimes, network modes and limits")
     .option("--json", "print the list, with full capabilities, as JSON")
-    .action((options: ProvidersCommandOptions) => {
-      context.setExitCode(executeProvidersCommand(options, context));
+    .action(async (options: ProvidersCommandOptions) => {
+      context.setExitCode(await executeProvidersCommand(options, context));
     });
 }
 
 /** Every configured provider with the capabilities its factory declares for its settings; nothing is built. */
-export function listProviders(context: CliContext): ProviderListing[] {
+export async function listProviders(context: CliContext): Promise<ProviderListing[]> {
   const { environment, registry } = context;
   const { config } = loadCliConfig({ registry, environment, path: context.globalOptions().config });
+  await loadProviderTypes(registry, config);
   const defaultName = defaultProviderName(config);
   return Object.entries(config.providers).map(([name, entry]) => {
     const listing = { name, type: entry.type, default: name === defaultName };
@@ -62,8 +64,11 @@ export function listProviders(context: CliContext): ProviderListing[] {
 }
 
 /** Runs `sandport providers`; returns the exit code (non-zero when a provider could not be built). */
-export function executeProvidersCommand(options: ProvidersCommandOptions, context: CliContext): number {
-  const listings = listProviders(context);
+export async function executeProvidersCommand(
+  options: ProvidersCommandOptions,
+  context: CliContext,
+): Promise<number> {
+  const listings = await listProviders(context);
   const { stdout } = context.environment;
   if (options.json) {
     stdout.write(`${JSON.stringify(listings, null, 2)}\n`);

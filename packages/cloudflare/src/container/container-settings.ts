@@ -149,3 +149,11 @@ export function resolveSandboxBridgeConnection(
   const base = settings.url.replace(/\/+$/, "");
   return { apiBase: `${base}${prefix}`, token };
 }
+
+/** What config needs of the `cloudflare-container` type, without the adapter (see `@sandport/cloudflare/settings`). */
+export const cloudflareContainerTypeInfo = {
+  type: "cloudflare-container",
+  description:
+    "Linux containers of @cloudflare/sandbox, through the team's deployed sandbox bridge (HTTPS, bearer token).",
+  settingsSchema: cloudflareContainerSettingsSchema,
+} as const;

@@ -167,3 +167,11 @@ export function engineDataLimitBytes(
   const files = Math.min(settings.maxFilesBytes, largestRunFilesBytes);
   return (engineBaseMb + 2 * settings.memoryMb) * 1024 * 1024 + filesOverhead * files;
 }
+
+/** What config needs of the `cloudflare-isolate` type, without the adapter (see `@sandport/cloudflare/settings`). */
+export const cloudflareIsolateTypeInfo = {
+  type: "cloudflare-isolate",
+  description:
+    "JavaScript/TypeScript in fresh V8 isolates (Cloudflare Worker Loader): on this machine under workerd (mode local) or on a deployed isolate Worker (mode remote).",
+  settingsSchema: cloudflareIsolateSettingsSchema,
+} as const;
