@@ -83,11 +83,8 @@ export function hostTool(name: string): string | undefined {
 /** Whether this process is root. */
 export const runningAsRoot = process.getuid?.() === 0;
 
-/**
- * Host paths named `name` below `root` (symlinks are not followed), e.g. to find where a file
- * written through the API landed on the host. Walks at most `maxDepth` levels.
- */
-export function findHostPaths(root: string, name: string, maxDepth = 10): string[] {
+/** Host paths below `root` whose name passes `matches` (symlinks are not followed), `maxDepth` levels deep. */
+function hostPathsWhere(root: string, matches: (name: string) => boolean, maxDepth: number): string[] {
   const found: string[] = [];
   const walk = (directory: string, depth: number) => {
     if (depth > maxDepth) return;
@@ -99,7 +96,7 @@ export function findHostPaths(root: string, name: string, maxDepth = 10): string
     }
     for (const entry of entries) {
       const path = join(directory, entry);
-      if (entry === name) found.push(path);
+      if (matches(entry)) found.push(path);
       try {
         if (lstatSync(path).isDirectory()) walk(path, depth + 1);
       } catch {
@@ -111,29 +108,17 @@ export function findHostPaths(root: string, name: string, maxDepth = 10): string
   return found;
 }
 
+/**
+ * Host paths named `name` below `root` (symlinks are not followed), e.g. to find where a file
+ * written through the API landed on the host. Walks at most `maxDepth` levels.
+ */
+export function findHostPaths(root: string, name: string, maxDepth = 10): string[] {
+  return hostPathsWhere(root, (entry) => entry === name, maxDepth);
+}
+
 /** Every path below `root` whose name contains `fragment` (symlinks not followed). */
 export function pathsContaining(root: string, fragment: string, maxDepth = 64): string[] {
-  const found: string[] = [];
-  const walk = (directory: string, depth: number) => {
-    if (depth > maxDepth) return;
-    let entries: string[];
-    try {
-      entries = readdirSync(directory);
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const path = join(directory, entry);
-      if (entry.includes(fragment)) found.push(path);
-      try {
-        if (lstatSync(path).isDirectory()) walk(path, depth + 1);
-      } catch {
-        // gone while we looked
-      }
-    }
-  };
-  walk(root, 0);
-  return found;
+  return hostPathsWhere(root, (entry) => entry.includes(fragment), maxDepth);
 }
 
 /** SHA-256 of a host file, hex. */

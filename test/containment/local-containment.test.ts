@@ -2,7 +2,7 @@
  * Containment of the local backend, for every isolation tool usable on this machine: each test
  * attacks the sandbox and asserts the outcome on the host.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { LocalSandbox } from "@sandport/local";
 import { createLocalProvider, detectIsolation } from "@sandport/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ordinaryUserAvailable } from "./containment-support.ts";
 import { processesWithMarker, waitForNoProcesses } from "./sandbox-processes.ts";
 
 const report = await detectIsolation();
@@ -193,20 +194,7 @@ describe.each(tools)("local sandbox contained by %s", (isolation) => {
 describe("local sandbox run by an ordinary user", () => {
   // The same code path a non-root developer takes: no uid switch, the user's own namespaces.
   // Only meaningful where another uid can read the checkout and run Node (not under a 0700 parent).
-  const repositoryReadable =
-    process.getuid?.() === 0 &&
-    spawnSync("setpriv", [
-      "--reuid=23456",
-      "--regid=23456",
-      "--clear-groups",
-      "--",
-      "sh",
-      "-c",
-      'test -r "$1/package.json" && test -r "$1/node_modules/@sandport/local/package.json" && test -x "$2"',
-      "sh",
-      process.cwd(),
-      process.execPath,
-    ]).status === 0;
+  const repositoryReadable = ordinaryUserAvailable;
 
   it.skipIf(process.getuid?.() !== 0 || !repositoryReadable)(
     "isolates commands when the host process is not root",

@@ -27,6 +27,7 @@ export {
   parseConfig,
   type SandportConfig,
 } from "./config.ts";
+export { type DeadlineWatch, watchDeadline } from "./deadline-watch.ts";
 export {
   AbortedError,
   AuthenticationError,

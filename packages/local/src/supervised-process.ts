@@ -10,6 +10,7 @@ import {
   OutputBuffer,
   type ProcessSignal,
   type SandboxProcess,
+  watchDeadline,
 } from "@sandport/core";
 import type { SupervisedProcess, SupervisorConnection } from "./supervisor-connection.ts";
 import { execveErrno, isBadDirectory } from "./supervisor-errors.ts";
@@ -100,7 +101,7 @@ export async function runToCompletion(
     },
   );
   writeAllStdin(process, options.stdin);
-  const watch = watchProcess(process, options);
+  const watch = watchDeadline(() => process.signal(constants.signals.SIGKILL), options);
   try {
     const failedStart = await started(process, request);
     if (failedStart !== undefined) {
@@ -138,41 +139,6 @@ function writeAllStdin(process: SupervisedProcess, stdin: string | Uint8Array | 
   if (stdin === undefined) return;
   process.writeStdin(typeof stdin === "string" ? Buffer.from(stdin) : stdin);
   process.closeStdin();
-}
-
-/** Kills the process (and its group) at its timeout or when the caller's signal fires, noting which. */
-function watchProcess(
-  process: SupervisedProcess,
-  options: { timeoutMs?: number; signal?: AbortSignal },
-): { readonly timedOut: boolean; readonly aborted: boolean; stop(): void } {
-  let timedOut = false;
-  let aborted = false;
-  const kill = () => process.signal(constants.signals.SIGKILL);
-  const timer =
-    options.timeoutMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          kill();
-        }, options.timeoutMs);
-  const onAbort = () => {
-    aborted = true;
-    kill();
-  };
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  if (options.signal?.aborted) onAbort();
-  return {
-    get timedOut() {
-      return timedOut;
-    },
-    get aborted() {
-      return aborted;
-    },
-    stop() {
-      if (timer !== undefined) clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
-    },
-  };
 }
 
 function elapsed(startedAt: number): number {
@@ -240,7 +206,7 @@ export async function spawnProcess(
   );
   let stdinOpen = options.stdin === undefined;
   writeAllStdin(process, options.stdin);
-  const watch = watchProcess(process, options);
+  const watch = watchDeadline(() => process.signal(constants.signals.SIGKILL), options);
   const cleanUp = () => {
     watch.stop();
     stdoutStream.end();

@@ -10,6 +10,7 @@ import {
   type ProcessSignal,
   SandboxFailedError,
   type SandboxProcess,
+  watchDeadline,
 } from "@sandport/core";
 
 /** How to start the command. */
@@ -106,16 +107,8 @@ export async function spawnProcess(
   child.stderr?.on("data", (chunk: Buffer) => stderr.append(chunk));
   child.stderr?.on("end", () => stderr.finish());
 
-  let timedOut = false;
-  const timer =
-    options.timeoutMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          killGroup();
-        }, options.timeoutMs);
   const signal = options.signal;
-  signal?.addEventListener("abort", killGroup, { once: true });
+  const deadline = watchDeadline(killGroup, options);
 
   const stdin = child.stdin as NonNullable<ChildProcess["stdin"]>;
   // EPIPE when the command exits without reading its input is not a failure of the command.
@@ -129,8 +122,7 @@ export async function spawnProcess(
   child.on("exit", killGroup);
   const result = new Promise<ExecResult>((resolve, reject) => {
     child.on("close", (code, signalName) => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", killGroup);
+      deadline.stop();
       untrack();
       stdoutChunks.end();
       stderrChunks.end();
@@ -143,7 +135,7 @@ export async function spawnProcess(
         stdout: stdout.text(),
         stderr: stderr.text(),
         truncated: stdout.truncated || stderr.truncated,
-        timedOut,
+        timedOut: deadline.timedOut,
         durationMs: performance.now() - started,
       });
     });

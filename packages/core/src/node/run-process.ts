@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import type { Readable } from "node:stream";
+import { watchDeadline } from "../deadline-watch.ts";
 import { AbortedError, SandboxFailedError } from "../errors.ts";
 import { defaultMaxOutputBytes, OutputBuffer } from "../output-buffer.ts";
 import type { ExecResult } from "../sandbox-request.ts";
@@ -56,24 +57,14 @@ export function runProcess(argv: readonly string[], options: RunProcessOptions):
     const stdout = collect(child.stdout, new OutputBuffer(maxBytes, options.onStdout));
     const stderr = collect(child.stderr, new OutputBuffer(maxBytes, options.onStderr));
 
-    let timedOut = false;
-    const timer =
-      options.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            killGroup();
-          }, options.timeoutMs);
     const signal = options.signal;
-    const onAbort = () => killGroup();
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const deadline = watchDeadline(killGroup, options);
 
     let settled = false;
     const finish = (settle: () => void) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      deadline.stop();
       untrack();
       settle();
     };
@@ -132,7 +123,7 @@ export function runProcess(argv: readonly string[], options: RunProcessOptions):
           stdoutBytes: stdout.bytes(),
           stderrBytes: stderr.bytes(),
           truncated: stdout.truncated || stderr.truncated,
-          timedOut,
+          timedOut: deadline.timedOut,
           durationMs: performance.now() - started,
         }),
       );
