@@ -11,6 +11,7 @@ import {
   OutputLimitError,
   workspaceMountPath,
 } from "@sandport/core";
+import { hostFileInfo } from "@sandport/core/node";
 
 /** Host path of a sandbox path: /workspace stands for the workspace directory. */
 export function hostPath(workspace: string, path: string): string {
@@ -37,22 +38,8 @@ export function fileSystemError(error: unknown, path: string): unknown {
   return error;
 }
 
-async function describe(workspace: string, host: string): Promise<FileInfo> {
-  const stats = await lstat(host);
-  const path = sandboxPath(workspace, host);
-  return {
-    name: posix.basename(path),
-    path,
-    type: stats.isFile()
-      ? "file"
-      : stats.isDirectory()
-        ? "directory"
-        : stats.isSymbolicLink()
-          ? "symlink"
-          : "other",
-    size: stats.size,
-    modifiedAt: stats.mtime,
-  };
+function describe(workspace: string, host: string): Promise<FileInfo> {
+  return hostFileInfo(host, sandboxPath(workspace, host));
 }
 
 /** The file calls of one unisolated sandbox. */

@@ -11,6 +11,7 @@ import {
   OutputLimitError,
   type SandportError,
 } from "@sandport/core";
+import { hostFileInfo } from "@sandport/core/node";
 
 function errorFor(error: unknown, path: string, providerId: string): unknown {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -41,22 +42,7 @@ export function processFiles(workspace: string, providerId: string) {
     return join(parent, basename(target));
   }
 
-  async function describe(host: string): Promise<FileInfo> {
-    const stats = await lstat(host);
-    return {
-      name: basename(host),
-      path: host,
-      type: stats.isFile()
-        ? "file"
-        : stats.isDirectory()
-          ? "directory"
-          : stats.isSymbolicLink()
-            ? "symlink"
-            : "other",
-      size: stats.size,
-      modifiedAt: stats.mtime,
-    };
-  }
+  const describe = (host: string) => hostFileInfo(host);
 
   /** Runs `action` on the host path of `path`, mapping errno codes to the spec's. */
   async function on<T>(path: string, action: (host: string) => Promise<T>): Promise<T> {

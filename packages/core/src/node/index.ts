@@ -5,4 +5,5 @@ export {
   loadConfigFile,
   nodeSecretSource,
 } from "./config-file.ts";
+export { hostFileInfo } from "./host-file-info.ts";
 export { type RunProcessOptions, runProcess } from "./run-process.ts";
