@@ -55,6 +55,15 @@ function firstUnsearchableAncestor(path: string): string | undefined {
 /** Builds the state directory (reachable by the sandbox uid) and reaps expired sandboxes. */
 async function prepareStateDirectory(settings: ResolvedLocalSettings, runAsUid: number | undefined) {
   mkdirSync(join(settings.stateDirectory, "sandboxes"), { recursive: true, mode: 0o711 });
+  // The supervisor and Node copies under it are run by name: a directory someone else owns (one
+  // prepared in a shared /tmp, say) could hold their own programs in those places.
+  const owner = statSync(settings.stateDirectory).uid;
+  if (owner !== process.getuid?.()) {
+    throw new ConfigInvalidError(
+      `stateDirectory ${settings.stateDirectory}: owned by uid ${owner}, not by this process; choose another stateDirectory`,
+      { providerId: settings.providerId },
+    );
+  }
   mkdirSync(join(settings.stateDirectory, "empty"), { recursive: true, mode: 0o755 });
   const blocked = runAsUid === undefined ? undefined : firstUnsearchableAncestor(settings.stateDirectory);
   if (blocked !== undefined) {

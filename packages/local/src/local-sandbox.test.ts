@@ -1,4 +1,13 @@
-import { existsSync, linkSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  linkSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -149,6 +158,22 @@ describe("local provider factory", () => {
 });
 
 describe("local provider state directory", () => {
+  it.skipIf(process.getuid?.() !== 0)(
+    "refuses a state directory another user owns (it could hold that user's programs)",
+    async () => {
+      const foreign = mkdtempSync(join(tmpdir(), "sandport-local-foreign-"));
+      try {
+        chownSync(foreign, 23456, 23456);
+        const provider = createLocalProvider({ stateDirectory: foreign });
+        const error = await provider.create({}).catch((caught: unknown) => caught);
+        expect(SandportError.isInstance(error) && error.code).toBe("config_invalid");
+        expect(String((error as Error).message)).toContain("owned by uid 23456");
+      } finally {
+        rmSync(foreign, { recursive: true, force: true });
+      }
+    },
+  );
+
   it.skipIf(process.getuid?.() !== 0)(
     "explains when the sandbox uid cannot reach the state directory",
     async () => {
