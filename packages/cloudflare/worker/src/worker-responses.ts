@@ -49,9 +49,12 @@ export async function readBytes(
   tooLarge: () => never,
 ): Promise<Uint8Array> {
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) tooLarge();
   if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await discardRest(reader, maxBytes);
+    tooLarge();
+  }
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -59,7 +62,7 @@ export async function readBytes(
     if (done) break;
     total += value.byteLength;
     if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
+      await discardRest(reader, maxBytes);
       tooLarge();
     }
     chunks.push(value);
@@ -71,6 +74,21 @@ export async function readBytes(
     offset += chunk.byteLength;
   }
   return bytes;
+}
+
+/**
+ * Reads and drops the rest of a refused body, so the client finishes sending and reads the
+ * refusal instead of a reset connection. Past `4 × maxBytes` (at least 1 MiB) it stops reading:
+ * an abusive body gets the reset.
+ */
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, maxBytes: number): Promise<void> {
+  let budget = Math.max(4 * maxBytes, 1024 * 1024);
+  while (budget > 0) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    budget -= value.byteLength;
+  }
+  await reader.cancel().catch(() => undefined);
 }
 
 /** Reads a JSON body of at most `maxBytes`, refusing anything that is not a JSON object. */
