@@ -6,6 +6,7 @@
 import { availableParallelism, loadavg } from "node:os";
 import { benchCli } from "./cli-bench.ts";
 import { benchIsolate } from "./isolate-bench.ts";
+import { benchIsolateTenants } from "./isolate-tenant-bench.ts";
 import { benchKit } from "./kit-bench.ts";
 import { benchLocal } from "./local-bench.ts";
 import { printReport } from "./report.ts";
@@ -14,10 +15,11 @@ import { printReport } from "./report.ts";
 const loadBefore = loadavg()[0] as number;
 const local = await benchLocal();
 const isolateRows = await benchIsolate();
+const tenantRows = await benchIsolateTenants();
 const kitRows = await benchKit();
 const cliRows = await benchCli();
 printReport(
   `sandport bench — node ${process.version}, ${process.arch}, ${availableParallelism()} cores, ` +
     `load average ${loadBefore.toFixed(2)} at start, isolation selected: ${local.isolationSelected}`,
-  [...local.rows, ...isolateRows, ...kitRows, ...cliRows],
+  [...local.rows, ...isolateRows, ...tenantRows, ...kitRows, ...cliRows],
 );

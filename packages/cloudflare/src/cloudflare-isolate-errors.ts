@@ -4,7 +4,13 @@
  * refines it only where the status alone would mislead. Never by message text; the bearer token
  * never reaches a message.
  */
-import { errorFromHttpStatus, ProviderUnavailableError, type SandportError } from "@sandport/core";
+import {
+  errorFromHttpStatus,
+  ProviderUnavailableError,
+  QuotaExceededError,
+  retryAfterMs,
+  type SandportError,
+} from "@sandport/core";
 import { z } from "zod";
 
 const workerErrorSchema = z.object({
@@ -53,6 +59,15 @@ export function errorFromIsolateWorkerAnswer(answer: IsolateWorkerAnswer): Sandp
       cause,
       providerId,
       isRetryable: false,
+    });
+  }
+  // 429 alone reads as a rate limit; a tenant at its quota of sandboxes or stored bytes is not one.
+  if (code === "quota_exceeded") {
+    const wait = retryAfterMs(answer.retryAfter);
+    return new QuotaExceededError(`${what} HTTP ${status}`, {
+      cause,
+      providerId,
+      ...(wait === undefined ? {} : { retryAfterMs: wait }),
     });
   }
   return errorFromHttpStatus({ status, retryAfter: answer.retryAfter, what, providerId, cause });

@@ -229,6 +229,7 @@ export class CloudflareIsolateProvider implements SandboxProvider, AsyncDisposab
       maxFilesBytes: body.maxFilesBytes ?? this.#settings.maxFilesBytes,
       queue: Promise.resolve(),
       destroyed: false,
+      ended: new AbortController(),
     };
     this.#local.set(state.vendorId, state);
     const sandbox = this.#localSandbox(state);

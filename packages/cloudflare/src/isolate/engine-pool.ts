@@ -36,6 +36,14 @@ export class EngineWaitAbortedError extends Error {
   }
 }
 
+/** The request was ended while an engine ran it: the engine was killed (and restarted). */
+export class EngineRunStoppedError extends Error {
+  constructor(options?: ErrorOptions) {
+    super("the run was stopped while it ran; its engine was restarted", options);
+    this.name = "EngineRunStoppedError";
+  }
+}
+
 /** Options of {@link EnginePool}. */
 export interface EnginePoolOptions {
   /** Number of engines, and so of requests served at once. */
@@ -62,7 +70,10 @@ export interface EnginePoolOptions {
 export interface EnginePostOptions {
   /** The engine is killed if no answer came this long after it took the request, ms. */
   deadlineMs: number;
-  /** Withdraws the request while it waits for an engine (once an engine has it, it runs on). */
+  /**
+   * Ends the request: withdrawn while it waits for an engine; once an engine runs it, that engine
+   * is killed and restarted, since workerd cannot stop one isolate's code any other way.
+   */
   signal?: AbortSignal;
 }
 
@@ -209,11 +220,18 @@ export class EnginePool {
     const starting = this.#instance(slot);
     let settled = false;
     let started: IsolateWorkerInstance | undefined;
+    const { signal } = waiting.options;
+    const onAbort = () => {
+      if (slot.running === running && slot.instance === starting) {
+        void this.#stop(slot, new EngineRunStoppedError({ cause: signal?.reason }), { restart: true });
+      }
+    };
     const running: RunningRequest = {
       timer: undefined,
       settle: (outcome) => {
         if (settled) return;
         settled = true;
+        signal?.removeEventListener("abort", onAbort);
         clearTimeout(running.timer);
         if (slot.running === running) slot.running = undefined;
         if ("reply" in outcome) slot.answered += 1;
@@ -228,6 +246,11 @@ export class EnginePool {
       },
     };
     slot.running = running;
+    if (signal?.aborted) {
+      running.settle({ error: new EngineWaitAbortedError({ cause: signal.reason }) });
+      return;
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
     starting.then(
       (instance) => {
         if (settled) return;

@@ -48,6 +48,12 @@ function run(sandbox: Sandbox, code: string, timeoutMs = 10_000) {
   return runCode(code, { language: "javascript", timeoutMs });
 }
 
+function sandboxRun(sandbox: Sandbox, code: string, timeoutMs: number, signal: AbortSignal) {
+  const runCode = sandbox.runCode?.bind(sandbox);
+  if (runCode === undefined) throw new Error("no runCode");
+  return runCode(code, { language: "javascript", timeoutMs, signal });
+}
+
 let provider: CloudflareIsolateProvider | undefined;
 afterEach(async () => {
   await provider?.dispose();
@@ -77,6 +83,27 @@ describe("engine supervision", () => {
       'import { readFileSync } from "node:fs"; return readFileSync("kept.txt", "utf8");',
     );
     expect(after).toMatchObject({ exitCode: 0, value: "still here" });
+  });
+
+  it("stops an aborted run with its engine, so the next run needs no wait for the abandoned one", async () => {
+    provider = createCloudflareIsolateProvider({ engines: 1 });
+    await using abandoned = await provider.create({});
+    await using other = await provider.create({});
+    expect(await run(other, "return 0")).toMatchObject({ value: 0 });
+    const controller = new AbortController();
+    const looping = sandboxRun(abandoned, "while (true) {}", 120_000, controller.signal);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    controller.abort();
+    await expect(looping).rejects.toMatchObject({ code: "aborted" });
+    // One engine: had the loop kept it, this run would wait the loop's two minutes.
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    const next = await Promise.race([
+      run(other, "return 1"),
+      new Promise<never>((_, reject) => {
+        deadline = setTimeout(() => reject(new Error("the aborted run still holds the only engine")), 20_000);
+      }),
+    ]).finally(() => clearTimeout(deadline));
+    expect(next).toMatchObject({ exitCode: 0, value: 1 });
   });
 
   it("runs what waited behind a runaway on the restarted engine, never sharing the runaway's engine", async () => {

@@ -254,13 +254,15 @@ describe.each(["remote", "local"] as const)("%s mode", (mode) => {
         timeoutMs: 10_000,
       });
       await sleep(200);
-      const started = Date.now();
       await sandbox.destroy();
-      expect(Date.now() - started).toBeLessThan(2000);
       const result = await running.catch((error: unknown) => error as Error);
-      // Never a 500: the run reports the destruction, finishes, or finds the sandbox gone.
+      // Never a 500, and never the run going on to its end: destroy ends it, which reports the
+      // destruction (or, when destroy won the race to the sandbox, finds the sandbox gone).
       if (result instanceof Error) expect(result).toMatchObject({ code: "not_found" });
-      else if (result.exitCode !== 0) expect(result.stderr).toContain("destroyed during the run");
+      else {
+        expect(result.exitCode).toBe(1);
+        expect(result.stderr).toContain("destroyed during the run");
+      }
       await expectSandportError(() => provider().connect(sandbox.id), "not_found");
     },
     caseTimeoutMs,

@@ -165,6 +165,8 @@ export type IsolateWorkerErrorCode =
   | "not_found"
   | "invalid_request"
   | "files_too_large"
+  | "quota_exceeded"
+  | "rate_limited"
   | "not_configured"
   | "internal";
 

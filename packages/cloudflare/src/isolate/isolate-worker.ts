@@ -90,6 +90,11 @@ export interface IsolateWorkerOptions {
    * gate fetches through workerd, as a deployed isolate Worker does on Cloudflare).
    */
   egressLookup?: EgressLookup;
+  /**
+   * More Worker variables and secrets, as `wrangler.jsonc` and `wrangler secret put` would set
+   * them: tenants (`SANDPORT_TENANTS`), quotas and lifetimes. Default: none.
+   */
+  workerVariables?: Readonly<Record<string, string>>;
 }
 
 /** A running isolate Worker. */
@@ -129,6 +134,7 @@ async function startMiniflare(options: IsolateWorkerOptions): Promise<IsolateWor
       SANDBOX_INDEX: { className: "SandboxIndex", useSQLite: true },
     },
     bindings: {
+      ...options.workerVariables,
       SANDPORT_ISOLATE_WORKER_TOKEN: options.token,
       SANDPORT_MAX_CODE_BYTES: String(options.maxCodeBytes),
       SANDPORT_MAX_FILES_BYTES: String(options.maxFilesBytes),

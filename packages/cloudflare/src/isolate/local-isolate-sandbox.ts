@@ -23,6 +23,7 @@ import {
   EngineLostError,
   EngineOverrunError,
   type EnginePool,
+  EngineRunStoppedError,
   EngineWaitAbortedError,
 } from "./engine-pool.ts";
 import { IsolateSandbox } from "./isolate-sandbox.ts";
@@ -31,6 +32,7 @@ import type {
   IsolateWorkerEgress,
   IsolateWorkerExecuteBody,
   IsolateWorkerRunBody,
+  IsolateWorkerRunResult,
 } from "./isolate-worker-protocol.ts";
 import {
   maxPathBytes,
@@ -68,6 +70,8 @@ export interface LocalSandboxState {
   /** Runs of one sandbox go one after another, so each sees the files the previous one left. */
   queue: Promise<unknown>;
   destroyed: boolean;
+  /** Aborted by destroy: ends the run in progress (its engine is killed), as remote mode does. */
+  readonly ended: AbortController;
 }
 
 /** Extra time past a run's timeout before its engine counts as stuck, ms. */
@@ -145,13 +149,25 @@ export class LocalIsolateSandbox extends IsolateSandbox {
     };
     const reply = this.#pool().post("/v1/execute", JSON.stringify(request), {
       deadlineMs: body.timeoutMs + engineGraceMs,
-      signal: options.signal,
+      signal:
+        options.signal === undefined
+          ? state.ended.signal
+          : AbortSignal.any([options.signal, state.ended.signal]),
     });
     let answer: Awaited<typeof reply>;
     try {
       answer = await abortable(reply, options.signal, providerId);
     } catch (error) {
       if (error instanceof EngineOverrunError) return overrunResult(body.timeoutMs);
+      if (
+        state.destroyed &&
+        (error instanceof EngineRunStoppedError || error instanceof EngineWaitAbortedError)
+      ) {
+        return execResultOf(destroyedResult(), options, providerId);
+      }
+      if (error instanceof EngineRunStoppedError) {
+        throw new AbortedError("runCode was aborted; its engine was stopped", { cause: error, providerId });
+      }
       if (error instanceof EngineWaitAbortedError) {
         throw new AbortedError("runCode was aborted before it ran", { cause: error, providerId });
       }
@@ -349,6 +365,7 @@ export class LocalIsolateSandbox extends IsolateSandbox {
   async destroy(): Promise<void> {
     if (this.#state.destroyed) return;
     this.#state.destroyed = true;
+    this.#state.ended.abort();
     this.#state.files.clear();
     this.#state.fileTimes.clear();
     this.#state.directories.clear();
@@ -439,9 +456,23 @@ function overrunResult(timeoutMs: number): ExecResult {
   };
 }
 
+/** What a run ended by destroy answers: remote mode's answer. */
+function destroyedResult(): IsolateWorkerRunResult {
+  const stderr = "sandport: the sandbox was destroyed during the run\n";
+  return {
+    exitCode: 1,
+    stdout: "",
+    stderr,
+    output: stderr,
+    truncated: false,
+    timedOut: false,
+    durationMs: 0,
+  };
+}
+
 /**
- * Rejects with `aborted` when `signal` fires. A run still waiting for an engine is withdrawn; one
- * that an engine took goes on to its deadline there.
+ * Rejects with `aborted` when `signal` fires, at once. The pool withdraws a run still waiting for an
+ * engine, and kills the engine of one that runs.
  */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, providerId: string): Promise<T> {
   if (signal === undefined) return promise;

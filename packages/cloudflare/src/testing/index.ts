@@ -1,6 +1,12 @@
 /**
  * `@sandport/cloudflare/testing`: fakes of the Cloudflare backends, for the contract suite and users' tests.
  */
+
+export {
+  type IsolateWorkerInstance,
+  type IsolateWorkerOptions,
+  startIsolateWorker,
+} from "../isolate/isolate-worker.ts";
 export type {
   ContainerExecutor,
   FakeContainer,

@@ -2,7 +2,8 @@
  * sandport's isolate Worker for the `cloudflare-isolate` provider. Deploy it with `wrangler deploy`
  * (see ../README.md); in local mode the provider runs this same code under miniflare.
  *
- * Routes and bodies: ../../src/isolate/isolate-worker-protocol.ts. Every route needs the bearer token.
+ * Routes and bodies: ../../src/isolate/isolate-worker-protocol.ts. Every route needs a bearer token,
+ * which names the tenant the route acts for (tenants.ts).
  */
 
 import type { IsolateWorkerExecuteResult } from "../../src/isolate/isolate-worker-protocol.ts";
@@ -11,7 +12,6 @@ import {
   maxSmallBodyBytes,
   workspaceProblem,
 } from "../../src/isolate/isolate-worker-protocol.ts";
-import { authorize } from "./authorize.ts";
 import { bytesFromBase64, bytesToBase64 } from "./base64.ts";
 import { unwrap } from "./outcome.ts";
 import {
@@ -27,6 +27,7 @@ import {
 } from "./request-validation.ts";
 import { type IsolateWorkerExports, runInIsolate } from "./run-in-isolate.ts";
 import { sandboxIndex } from "./sandbox-index.ts";
+import { authenticate, sandboxObjectName, type Tenant } from "./tenants.ts";
 import { type IsolateWorkerEnv, isolateWorkerLimits } from "./worker-env.ts";
 import { failureResponse, IsolateWorkerFailure, readBytes, readJsonObject } from "./worker-responses.ts";
 
@@ -43,9 +44,44 @@ function json(value: unknown, status = 200): Response {
   return new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json" } });
 }
 
-function sandboxStub(env: IsolateWorkerEnv, id: string) {
+/** Sandbox `id` of `tenant`: the name includes the tenant, so no other tenant can reach it. */
+function sandboxStub(env: IsolateWorkerEnv, tenant: Tenant, id: string) {
   if (!sandboxIdPattern.test(id)) throw new IsolateWorkerFailure("not_found", "no such sandbox");
-  return env.SANDBOXES.get(env.SANDBOXES.idFromName(id));
+  return env.SANDBOXES.get(env.SANDBOXES.idFromName(sandboxObjectName(tenant, id)));
+}
+
+/** `POST /v1/sandboxes`: the tenant's default lifetime applies, and no lifetime may pass its maximum. */
+async function createSandbox(request: Request, env: IsolateWorkerEnv, tenant: Tenant): Promise<Response> {
+  const body = parseCreateBody(await readJsonObject(request, maxSmallBodyBytes));
+  const { defaultTtlMs, maxTtlMs } = tenant.quotas;
+  const ttlMs = body.ttlMs ?? defaultTtlMs ?? maxTtlMs;
+  if (maxTtlMs !== undefined && ttlMs !== undefined && ttlMs > maxTtlMs) {
+    throw new IsolateWorkerFailure(
+      "invalid_request",
+      `ttlMs ${ttlMs} is over this deployment's maximum lifetime of ${maxTtlMs} ms`,
+    );
+  }
+  const id = crypto.randomUUID();
+  const created = await sandboxStub(env, tenant, id).initialize(
+    id,
+    { ...body, ...(ttlMs === undefined ? {} : { ttlMs }) },
+    tenant.id,
+  );
+  return json(unwrap(created), 201);
+}
+
+/** Counts a run against the tenant's runs-per-minute quota; refused runs get `rate_limited`. */
+async function takeRun(env: IsolateWorkerEnv, tenant: Tenant): Promise<void> {
+  const limit = tenant.quotas.maxRunsPerMinute;
+  if (limit === undefined) return;
+  const refusal = await sandboxIndex(env, tenant).takeRun(limit);
+  if (refusal !== null) {
+    throw new IsolateWorkerFailure(
+      "rate_limited",
+      `this tenant may start ${limit} runs per minute`,
+      refusal.retryAfterMs,
+    );
+  }
 }
 
 /** `POST /v1/execute`: a run with its files carried in the request (local mode keeps the state). */
@@ -111,10 +147,11 @@ function runBodyLimit(maxCodeBytes: number): number {
 async function sandboxRoute(
   request: Request,
   env: IsolateWorkerEnv,
+  tenant: Tenant,
   id: string,
   rest: string,
 ): Promise<Response> {
-  const sandbox = sandboxStub(env, id);
+  const sandbox = sandboxStub(env, tenant, id);
   if (rest === "") {
     if (request.method === "GET") return json(unwrap(await sandbox.info()));
     if (request.method === "DELETE") {
@@ -124,6 +161,7 @@ async function sandboxRoute(
   } else if (rest === "/run" && request.method === "POST") {
     const { maxCodeBytes } = isolateWorkerLimits(env);
     const body = parseRunBody(await readJsonObject(request, runBodyLimit(maxCodeBytes)), maxCodeBytes);
+    await takeRun(env, tenant);
     return json(unwrap(await sandbox.run(body)));
   } else if (rest.startsWith("/files/")) {
     const path = workspaceFilePath(rest.slice("/files/".length));
@@ -188,7 +226,7 @@ async function fileSystemRoute(
 }
 
 async function route(request: Request, env: IsolateWorkerEnv, ctx: ExecutionContext): Promise<Response> {
-  await authorize(request, env);
+  const tenant = await authenticate(request, env);
   const exports = ctx.exports as unknown as IsolateWorkerExports;
   const { pathname } = new URL(request.url);
   if (pathname === "/v1/health" && request.method === "GET") {
@@ -199,15 +237,11 @@ async function route(request: Request, env: IsolateWorkerEnv, ctx: ExecutionCont
   }
   if (pathname === "/v1/sandboxes" && request.method === "GET") {
     const labels = parseLabelsQuery(new URL(request.url).searchParams.get("labels"));
-    return json({ sandboxes: await sandboxIndex(env).list(labels) });
+    return json({ sandboxes: await sandboxIndex(env, tenant).list(labels) });
   }
-  if (pathname === "/v1/sandboxes" && request.method === "POST") {
-    const body = parseCreateBody(await readJsonObject(request, maxSmallBodyBytes));
-    const id = crypto.randomUUID();
-    return json(await sandboxStub(env, id).initialize(id, body), 201);
-  }
+  if (pathname === "/v1/sandboxes" && request.method === "POST") return createSandbox(request, env, tenant);
   const match = /^\/v1\/sandboxes\/([^/]+)(\/.*)?$/.exec(pathname);
-  if (match?.[1] !== undefined) return sandboxRoute(request, env, match[1], match[2] ?? "");
+  if (match?.[1] !== undefined) return sandboxRoute(request, env, tenant, match[1], match[2] ?? "");
   throw new IsolateWorkerFailure("not_found", `no route ${request.method} ${pathname}`);
 }
 

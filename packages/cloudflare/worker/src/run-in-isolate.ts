@@ -170,16 +170,20 @@ function checkedOutcome(reply: RunnerReply, run: IsolateRun, durationMs: number)
     problem ??= workspaceProblem(files, directories as string[], run.maxFilesBytes);
   }
   if (problem === undefined) return { result, files, directories: [...(directories as string[])] };
-  // The run's file changes are discarded, and it fails, never silently.
+  return { result: withChangesDiscarded(result, problem), files: undefined };
+}
+
+/** A run whose file changes were discarded for `problem`: it fails, never silently. */
+export function withChangesDiscarded(
+  result: IsolateWorkerRunResult,
+  problem: string,
+): IsolateWorkerRunResult {
   const notice = `sandport: ${problem}; the run's file changes were discarded\n`;
   return {
-    result: {
-      ...result,
-      exitCode: result.exitCode === 0 ? 1 : result.exitCode,
-      stderr: `${result.stderr}${notice}`,
-      ...(result.output === undefined ? {} : { output: `${result.output}${notice}` }),
-    },
-    files: undefined,
+    ...result,
+    exitCode: result.exitCode === 0 ? 1 : result.exitCode,
+    stderr: `${result.stderr}${notice}`,
+    ...(result.output === undefined ? {} : { output: `${result.output}${notice}` }),
   };
 }
 

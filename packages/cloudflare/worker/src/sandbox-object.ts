@@ -17,8 +17,9 @@ import { maxWorkspaceEntries, utf8Bytes } from "../../src/isolate/isolate-worker
 import type { EntryChanges, EntryFailure } from "../../src/isolate/workspace-entries.ts";
 import { FileStore } from "./file-store.ts";
 import { failed, type Outcome, succeeded } from "./outcome.ts";
-import { type IsolateWorkerExports, runInIsolate } from "./run-in-isolate.ts";
+import { type IsolateWorkerExports, runInIsolate, withChangesDiscarded } from "./run-in-isolate.ts";
 import { sandboxIndex } from "./sandbox-index.ts";
+import { defaultTenantId, type Tenant, tenantById } from "./tenants.ts";
 import { type IsolateWorkerEnv, isolateWorkerLimits } from "./worker-env.ts";
 
 /** What the object remembers about its sandbox. */
@@ -30,6 +31,8 @@ interface SandboxSettings {
   env: Record<string, string>;
   egress: IsolateWorkerEgress;
   maxFilesBytes?: number;
+  /** The tenant that created it; absent in sandboxes made before tenants existed (the default one). */
+  tenant?: string;
 }
 
 const settingsKey = "settings";
@@ -65,8 +68,22 @@ export class SandboxObject extends DurableObject<IsolateWorkerEnv> {
     );
   }
 
-  /** Sets the sandbox up; called once, right after the isolate Worker chose its id. */
-  async initialize(id: string, body: IsolateWorkerCreateBody): Promise<IsolateWorkerSandboxInfo> {
+  /** The tenant of a sandbox, with the deployment's current quotas for it. */
+  #tenant(settings: SandboxSettings): Tenant {
+    const id = settings.tenant ?? defaultTenantId;
+    // A tenant since removed from the deployment keeps its name (for its index) and no quotas.
+    return tenantById(this.env, id) ?? { id, deploymentToken: id === defaultTenantId, quotas: {} };
+  }
+
+  /**
+   * Sets the sandbox up; called once, right after the isolate Worker chose its id, and refused when
+   * the tenant already has as many live sandboxes as its quota allows.
+   */
+  async initialize(
+    id: string,
+    body: IsolateWorkerCreateBody,
+    tenantId: string,
+  ): Promise<Outcome<IsolateWorkerSandboxInfo>> {
     const createdAt = Date.now();
     const settings: SandboxSettings = {
       id,
@@ -74,13 +91,33 @@ export class SandboxObject extends DurableObject<IsolateWorkerEnv> {
       labels: body.labels,
       env: body.env,
       egress: body.egress,
+      tenant: tenantId,
       ...(body.maxFilesBytes === undefined ? {} : { maxFilesBytes: body.maxFilesBytes }),
       ...(body.ttlMs === undefined ? {} : { expiresAt: createdAt + body.ttlMs }),
     };
+    const tenant = this.#tenant(settings);
+    const admitted = await sandboxIndex(this.env, tenant).admit(infoOf(settings), tenant.quotas.maxSandboxes);
+    if (!admitted.ok) return admitted;
     await this.ctx.storage.put(settingsKey, settings);
     if (settings.expiresAt !== undefined) await this.ctx.storage.setAlarm(settings.expiresAt);
-    await sandboxIndex(this.env).add(infoOf(settings));
-    return infoOf(settings);
+    return succeeded(infoOf(settings));
+  }
+
+  /** Records the sandbox's new size with its tenant, unless that passes the tenant's storage quota. */
+  async #reserveStorage(settings: SandboxSettings, bytes: number): Promise<Outcome<null>> {
+    const tenant = this.#tenant(settings);
+    const limit = tenant.quotas.maxStoredBytes;
+    if (limit === undefined) return succeeded(null);
+    return sandboxIndex(this.env, tenant).reserveStorage(settings.id, bytes, limit);
+  }
+
+  /** The most this sandbox's files may take in a run: its own limit, and its tenant's room left. */
+  async #runFilesLimit(settings: SandboxSettings): Promise<number> {
+    const own = this.#filesLimit(settings);
+    const tenant = this.#tenant(settings);
+    const limit = tenant.quotas.maxStoredBytes;
+    if (limit === undefined) return own;
+    return Math.min(own, await sandboxIndex(this.env, tenant).storageRoom(settings.id, limit));
   }
 
   /** The sandbox's public description. */
@@ -126,7 +163,7 @@ export class SandboxObject extends DurableObject<IsolateWorkerEnv> {
         process: body.process,
         files: mount ? before : undefined,
         directories: directoriesBefore,
-        maxFilesBytes: this.#filesLimit(settings),
+        maxFilesBytes: await this.#runFilesLimit(settings),
         liveness: { sandbox: settings.id, run: runId },
         signal: abort.signal,
       });
@@ -136,6 +173,12 @@ export class SandboxObject extends DurableObject<IsolateWorkerEnv> {
       if (this.#runAbort === abort) this.#runAbort = undefined;
     }
     if (outcome.files === undefined) return succeeded(outcome.result);
+    // Another of the tenant's sandboxes may have grown during the run: the total is checked again.
+    const reserved = await this.#reserveStorage(
+      settings,
+      workspaceBytes(outcome.files, outcome.directories ?? directoriesBefore),
+    );
+    if (!reserved.ok) return succeeded(withChangesDiscarded(outcome.result, reserved.message));
     this.#files.replaceAll(
       outcome.files,
       before,
@@ -178,6 +221,8 @@ export class SandboxObject extends DurableObject<IsolateWorkerEnv> {
         `the sandbox's files would take ${total} bytes (contents and paths), over its limit of ${limit} bytes`,
       );
     }
+    const reserved = await this.#reserveStorage(settings, total);
+    if (!reserved.ok) return reserved;
     const now = Date.now();
     this.#files.write(path, bytes, now);
     this.#files.apply(plan, now);
@@ -248,6 +293,8 @@ export class SandboxObject extends DurableObject<IsolateWorkerEnv> {
         ) {
           return failed("files_too_large", "the new directories would take the sandbox over its files limit");
         }
+        const reserved = await this.#reserveStorage(settings, usage.bytes + added);
+        if (!reserved.ok) return reserved;
       }
       this.#files.apply(changes, Date.now());
       return succeeded(null);
@@ -269,13 +316,21 @@ export class SandboxObject extends DurableObject<IsolateWorkerEnv> {
     const settings = await this.#settings();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
-    if (settings !== undefined) await sandboxIndex(this.env).remove(settings.id);
+    if (settings !== undefined) await sandboxIndex(this.env, this.#tenant(settings)).remove(settings.id);
   }
 
   /** The sandbox's lifetime ended. */
   override async alarm(): Promise<void> {
     await this.destroy();
   }
+}
+
+/** What files and directories take against the limits: contents and paths, as FileStore.usage counts. */
+function workspaceBytes(files: ReadonlyMap<string, Uint8Array>, directories: readonly string[]): number {
+  let total = 0;
+  for (const [path, bytes] of files) total += bytes.byteLength + utf8Bytes(path);
+  for (const path of directories) total += utf8Bytes(path);
+  return total;
 }
 
 function failedEntry(failure: EntryFailure): Outcome<never> {

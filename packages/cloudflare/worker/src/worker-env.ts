@@ -17,6 +17,19 @@ export interface IsolateWorkerEnv {
   SANDPORT_ISOLATE_WORKER_TOKEN?: string;
   /** The token secret's older name, read when `SANDPORT_ISOLATE_WORKER_TOKEN` is not set. */
   SANDPORT_BRIDGE_TOKEN?: string;
+  /**
+   * Tenant tokens, as SHA-256 digests mapped to a tenant and its quotas (a secret; see
+   * tenants.ts and ../README.md). Optional: without it the deployment token is the only one.
+   */
+  SANDPORT_TENANTS?: string;
+  /** Quota defaults for every tenant (text, positive integers); absent means unlimited. */
+  SANDPORT_TENANT_MAX_SANDBOXES?: string;
+  SANDPORT_TENANT_MAX_STORED_BYTES?: string;
+  SANDPORT_TENANT_MAX_RUNS_PER_MINUTE?: string;
+  /** Lifetime of a sandbox created without one, ms (text). */
+  SANDPORT_DEFAULT_TTL_MS?: string;
+  /** Longest lifetime a create may ask for, ms (text); longer is refused. */
+  SANDPORT_MAX_TTL_MS?: string;
   /** Largest code accepted, bytes (text). Default 1 MiB. */
   SANDPORT_MAX_CODE_BYTES?: string;
   /** Total file size per sandbox (contents and paths), bytes (text). Default 24 MiB. */

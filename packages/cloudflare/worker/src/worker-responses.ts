@@ -9,6 +9,8 @@ const statusOfCode: Record<IsolateWorkerErrorCode, number> = {
   not_found: 404,
   invalid_request: 400,
   files_too_large: 413,
+  quota_exceeded: 429,
+  rate_limited: 429,
   not_configured: 503,
   internal: 500,
 };
@@ -16,25 +18,35 @@ const statusOfCode: Record<IsolateWorkerErrorCode, number> = {
 /** A failure the isolate Worker reports to its caller with a stable code. */
 export class IsolateWorkerFailure extends Error {
   readonly code: IsolateWorkerErrorCode;
+  /** For `rate_limited`: when to try again, ms (sent as `Retry-After`, in whole seconds). */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: IsolateWorkerErrorCode, message: string) {
+  constructor(code: IsolateWorkerErrorCode, message: string, retryAfterMs?: number) {
     super(message);
     this.name = "IsolateWorkerFailure";
     this.code = code;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
 /** The error response for `code`. */
-export function errorResponse(code: IsolateWorkerErrorCode, message: string): Response {
+export function errorResponse(
+  code: IsolateWorkerErrorCode,
+  message: string,
+  retryAfterMs?: number,
+): Response {
   const body: IsolateWorkerErrorBody = { error: { code, message } };
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (code === "unauthorized") headers["www-authenticate"] = 'Bearer realm="sandport-isolate-worker"';
+  if (retryAfterMs !== undefined)
+    headers["retry-after"] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
   return new Response(JSON.stringify(body), { status: statusOfCode[code], headers });
 }
 
 /** Turns anything thrown while handling a request into a response; unknown errors stay opaque. */
 export function failureResponse(error: unknown): Response {
-  if (error instanceof IsolateWorkerFailure) return errorResponse(error.code, error.message);
+  if (error instanceof IsolateWorkerFailure)
+    return errorResponse(error.code, error.message, error.retryAfterMs);
   console.error("sandport isolate Worker: unexpected failure", error);
   return errorResponse("internal", "the isolate Worker failed to handle the request");
 }
