@@ -24,6 +24,8 @@ export default defineConfig({
       { extends: true, test: { name: "contract", include: ["packages/contract/src/**/*.test.ts"] } },
       { extends: true, test: { name: "local", include: ["packages/local/src/**/*.test.ts"] } },
       { extends: true, test: { name: "cloudflare", include: ["packages/cloudflare/src/**/*.test.ts"] } },
+      { extends: true, test: { name: "daytona", include: ["packages/daytona/src/**/*.test.ts"] } },
+      { extends: true, test: { name: "vercel", include: ["packages/vercel/src/**/*.test.ts"] } },
       { extends: true, test: { name: "cli", include: ["packages/cli/src/**/*.test.ts"] } },
       {
         extends: true,

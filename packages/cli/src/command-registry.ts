@@ -1,13 +1,15 @@
 /**
  * The registry the `sandport` command itself runs with: the same provider types as
- * `defaultRegistry`, but the Cloudflare adapters register lazily, so config can name and validate
- * them while their modules load only when a command uses one of their providers.
+ * `defaultRegistry`, but every vendor adapter registers lazily, so config can name and validate
+ * them while their modules (and vendor SDKs) load only when a command uses one of their providers.
  */
 import { cloudflareContainerTypeInfo, cloudflareIsolateTypeInfo } from "@sandport/cloudflare/settings";
 import { ProviderRegistry, type SandportConfig } from "@sandport/core";
+import { daytonaTypeInfo } from "@sandport/daytona/settings";
 import { localProviderFactory } from "@sandport/local";
+import { vercelTypeInfo } from "@sandport/vercel/settings";
 
-/** A fresh registry whose Cloudflare types load on first use (see {@link loadProviderTypes}). */
+/** A fresh registry whose vendor types load on first use (see {@link loadProviderTypes}). */
 export function commandRegistry(): ProviderRegistry {
   return new ProviderRegistry([localProviderFactory])
     .registerLazy({
@@ -17,6 +19,14 @@ export function commandRegistry(): ProviderRegistry {
     .registerLazy({
       ...cloudflareContainerTypeInfo,
       load: async () => (await import("@sandport/cloudflare")).cloudflareContainerProviderFactory,
+    })
+    .registerLazy({
+      ...daytonaTypeInfo,
+      load: async () => (await import("@sandport/daytona")).daytonaProviderFactory,
+    })
+    .registerLazy({
+      ...vercelTypeInfo,
+      load: async () => (await import("@sandport/vercel")).vercelProviderFactory,
     });
 }
 

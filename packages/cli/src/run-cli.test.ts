@@ -59,6 +59,7 @@ const capabilities: ProviderCapabilities = {
     background: false,
     separateStderr: true,
     stdin: true,
+    processStdin: false,
     images: false,
     ports: false,
     combinedOutput: false,

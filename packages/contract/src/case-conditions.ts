@@ -28,6 +28,10 @@ export const needsStreaming: CaseCondition = (contract) =>
 export const needsStdin: CaseCondition = (contract) =>
   contract.capabilities.features.stdin ? undefined : "features.stdin is false";
 
+/** A spawned process takes `writeStdin` / `closeStdin`. */
+export const needsProcessStdin: CaseCondition = (contract) =>
+  contract.capabilities.features.processStdin ? undefined : "features.processStdin is false";
+
 /** stdout and stderr are reported separately. */
 export const needsSeparateStderr: CaseCondition = (contract) =>
   contract.capabilities.features.separateStderr ? undefined : "features.separateStderr is false";

@@ -355,7 +355,7 @@ describe("the contract catches broken providers", () => {
     await (await expectCase("spawn-kill-signals", alwaysKills)).rejects.toThrow(/exit codes after kill/);
   });
 
-  it("fails spawn-streams-and-stdin by its own deadline when output arrives only at the end", async () => {
+  it("fails spawn-streams by its own deadline when output arrives only at the end", async () => {
     const holdsOutput = breakProvider((sandbox) => ({
       spawn: async (command: Command, options?: SpawnOptions) => {
         const spawned = await (sandbox.spawn as NonNullable<Sandbox["spawn"]>)(command, options);
@@ -369,9 +369,24 @@ describe("the contract catches broken providers", () => {
         };
       },
     }));
-    await (await expectCase("spawn-streams-and-stdin", holdsOutput)).rejects.toThrow(
+    await (await expectCase("spawn-streams", holdsOutput)).rejects.toThrow(
       /deadline: the first stdout \("ready"\)/,
     );
+  }, 30_000);
+
+  it("skips spawn-stdin, and only it, when features.processStdin is false", async () => {
+    const real = createProcessProvider();
+    const withoutProcessStdin: SandboxProvider = {
+      ...real,
+      capabilities: {
+        ...real.capabilities,
+        features: { ...real.capabilities.features, processStdin: false },
+      },
+    };
+    await (await expectCase("spawn-stdin", withoutProcessStdin)).rejects.toThrow(
+      "case skipped: features.processStdin is false",
+    );
+    await (await expectCase("spawn-streams", withoutProcessStdin)).resolves.toBeUndefined();
   }, 30_000);
 
   it("skips the background cases with the reason when features.background is false", async () => {
@@ -380,7 +395,7 @@ describe("the contract catches broken providers", () => {
       ...real,
       capabilities: { ...real.capabilities, features: { ...real.capabilities.features, background: false } },
     };
-    for (const id of ["spawn-streams-and-stdin", "spawn-kill-signals", "spawn-kill-children"]) {
+    for (const id of ["spawn-streams", "spawn-stdin", "spawn-kill-signals", "spawn-kill-children"]) {
       await (await expectCase(id, withoutBackground)).rejects.toThrow(
         "case skipped: features.background is false",
       );

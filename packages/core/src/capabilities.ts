@@ -69,6 +69,11 @@ export interface ProviderFeatures {
   separateStderr: boolean;
   /** `ExecOptions.stdin` is delivered to the command. */
   stdin: boolean;
+  /**
+   * A spawned process takes input while it runs: `writeStdin` and `closeStdin` (with `background`).
+   * Without it they reject with `unsupported_capability`.
+   */
+  processStdin: boolean;
   /** A custom `image` can be requested. */
   images: boolean;
   /** Ports inside the sandbox can be exposed. */

@@ -26,6 +26,7 @@ function capabilities(overrides: Partial<ProviderCapabilities> = {}): ProviderCa
       background: true,
       separateStderr: true,
       stdin: true,
+      processStdin: true,
       images: true,
       ports: false,
       combinedOutput: false,

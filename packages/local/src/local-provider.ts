@@ -72,6 +72,7 @@ function localCapabilities(
       background: isolated,
       separateStderr: true,
       stdin: true,
+      processStdin: isolated,
       images: false,
       ports: true,
       combinedOutput: isolated,

@@ -42,6 +42,7 @@ export function containerCapabilities(settings: CloudflareContainerProviderSetti
       separateStderr: true,
       // The exec body has no stdin field.
       stdin: false,
+      processStdin: false,
       images: false,
       ports: false,
       // stdout and stderr events arrive in one ordered event stream.

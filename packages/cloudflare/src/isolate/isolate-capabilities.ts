@@ -34,6 +34,7 @@ export function isolateCapabilities(settings: ResolvedIsolateSettings): Provider
       background: false,
       separateStderr: true,
       stdin: false,
+      processStdin: false,
       images: false,
       ports: false,
       // The runner keeps what both streams wrote in one ordered list.

@@ -57,6 +57,7 @@ export const processProviderCapabilities: ProviderCapabilities = {
     background: true,
     separateStderr: true,
     stdin: true,
+    processStdin: true,
     images: false,
     ports: false,
     combinedOutput: false,

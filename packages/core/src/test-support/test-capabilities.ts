@@ -7,6 +7,7 @@ const noFeatures: ProviderFeatures = {
   background: false,
   separateStderr: false,
   stdin: false,
+  processStdin: false,
   images: false,
   ports: false,
   combinedOutput: false,
