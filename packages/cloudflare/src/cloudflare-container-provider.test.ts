@@ -409,6 +409,20 @@ describe("cloudflare-container provider: credentials and settings", () => {
     }
   });
 
+  it("sends no Authorization header to a deployment without a key (token: null), which accepts it", async () => {
+    const keyless = createSandboxBridgeFake({ url: "https://keyless-bridge.test" });
+    server.use(...keyless.handlers);
+    try {
+      const provider = createCloudflareContainerProvider({ url: "https://keyless-bridge.test", token: null });
+      await using sandbox = await provider.create({});
+      expect((await sandbox.exec(["echo", "ok"])).stdout).toBe("ok\n");
+      expect(keyless.calls.length).toBeGreaterThan(0);
+      for (const call of keyless.calls) expect(call.headers.authorization).toBeUndefined();
+    } finally {
+      await keyless.close();
+    }
+  });
+
   it("falls back to CLOUDFLARE_SANDBOX_TOKEN, read at the first call", async () => {
     const saved = process.env.CLOUDFLARE_SANDBOX_TOKEN;
     const fromEnvironment = createCloudflareContainerProvider({ url });

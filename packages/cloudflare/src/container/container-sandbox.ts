@@ -150,7 +150,7 @@ export class ContainerSandbox implements Sandbox {
     // Marks this exec's processes, so an abort or a timeout can end them with a second command: the
     // only way the sandbox bridge offers (see stopCommandArgv).
     const marker = crypto.randomUUID();
-    return runContainerExec({
+    const result = await runContainerExec({
       client: this.#context.client,
       providerId,
       // Only the program: arguments and env values may hold secrets.
@@ -168,6 +168,10 @@ export class ContainerSandbox implements Sandbox {
       onStderr: checked.onStderr,
       stop: () => this.#stopCommand(marker),
     });
+    // The bridge carries output as text (the container decodes it, invalid UTF-8 becomes U+FFFD):
+    // the bytes it delivers are not the command's bytes, so none are reported as such.
+    const { stdoutBytes: _stdoutBytes, stderrBytes: _stderrBytes, ...text } = result;
+    return text;
   }
 
   /** Runs the command that SIGKILLs every process of the exec marked `marker`. */

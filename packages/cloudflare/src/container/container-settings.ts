@@ -32,8 +32,11 @@ export interface CloudflareContainerProviderSettings {
   /**
    * Bearer token: the sandbox bridge's `SANDBOX_API_KEY` secret. Default: the `CLOUDFLARE_SANDBOX_TOKEN`
    * environment variable. Read at the first request, never logged, never put in an error message.
+   * `null` says the deployment has no `SANDBOX_API_KEY` (the bridge then accepts every request):
+   * requests carry no `Authorization` header. Said explicitly, so a token missing by mistake is
+   * still an error.
    */
-  token?: string;
+  token?: string | null;
   /** Route prefix of the sandbox bridge API (the sandbox bridge's `apiRoutePrefix`). Default `"/v1"`. */
   apiRoutePrefix?: string;
   /**
@@ -77,7 +80,7 @@ export const cloudflareContainerSettingsSchema = z.strictObject({
       isSafeEndpointUrl,
       "must be an https: URL (http: only for localhost) of the deployed sandbox bridge",
     ),
-  token: z.string().min(1).optional(),
+  token: z.string().min(1).nullable().optional(),
   apiRoutePrefix: z
     .string()
     .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must look like "/v1"')
@@ -100,8 +103,8 @@ export const cloudflareContainerSettingsSchema = z.strictObject({
 export interface SandboxBridgeConnection {
   /** `<url><apiRoutePrefix>`, without a trailing slash. */
   apiBase: string;
-  /** The bearer token. */
-  token: string;
+  /** The bearer token; undefined for a deployment without a key (`token: null`). */
+  token: string | undefined;
 }
 
 /** Reads an environment variable where a `process` exists (Node), and nothing elsewhere (workerd). */
@@ -131,11 +134,14 @@ export function resolveSandboxBridgeConnection(
       providerId,
     });
   }
+  const base = settings.url.replace(/\/+$/, "");
+  if (settings.token === null) return { apiBase: `${base}${prefix}`, token: undefined };
   const token = settings.token ?? environmentValue(tokenEnvironmentVariable);
   if (token === undefined || token === "") {
     throw new AuthenticationError(
       `no bearer token for the sandbox bridge: set providers.${providerId}.token ` +
-        `(e.g. "\${env:${tokenEnvironmentVariable}}") or the ${tokenEnvironmentVariable} environment variable`,
+        `(e.g. "\${env:${tokenEnvironmentVariable}}") or the ${tokenEnvironmentVariable} environment variable ` +
+        "(or token: null for a deployment without SANDBOX_API_KEY)",
       { providerId },
     );
   }
@@ -146,7 +152,6 @@ export function resolveSandboxBridgeConnection(
       { providerId },
     );
   }
-  const base = settings.url.replace(/\/+$/, "");
   return { apiBase: `${base}${prefix}`, token };
 }
 

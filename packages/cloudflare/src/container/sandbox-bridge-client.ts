@@ -182,8 +182,9 @@ export class SandboxBridgeClient {
     this.#http = createHttpClient({
       baseUrl: apiBase,
       providerId: this.#providerId,
-      headers: () => ({ authorization: `Bearer ${token}` }),
-      secrets: () => [token],
+      headers: (): Record<string, string> =>
+        token === undefined ? {} : { authorization: `Bearer ${token}` },
+      secrets: () => (token === undefined ? [] : [token]),
       timeoutMs: this.#settings.requestTimeoutMs ?? defaultRequestTimeoutMs,
       maxBodyBytes: maxAnswerBytes,
       // Looked up at each request, so a fetch patched after construction (a test's mock) is used.

@@ -259,12 +259,20 @@ export class SandboxBridgeFake {
     const writer = new EventStreamWriter();
     const cutAfter = fault?.kind === "cut-stream" ? (fault.afterOutputEvents ?? 1) : undefined;
     let outputEvents = 0;
-    const output = (event: "stdout" | "stderr") => (chunk: Uint8Array) => {
-      writer.send(event, Buffer.from(chunk).toString("base64"));
+    // The container hands the bridge each chunk as text (invalid UTF-8 becomes U+FFFD, empty chunks
+    // are dropped), which the bridge base64-encodes as UTF-8: the fake sends what the bridge would.
+    const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+    const send = (event: "stdout" | "stderr", text: string) => {
+      if (text === "") return;
+      writer.send(event, Buffer.from(text, "utf8").toString("base64"));
       outputEvents += 1;
       if (cutAfter !== undefined && outputEvents >= cutAfter) writer.close();
     };
+    const output = (event: "stdout" | "stderr") => (chunk: Uint8Array) =>
+      send(event, decoders[event].decode(chunk, { stream: true }));
     const finish = (event: string, data: unknown) => {
+      send("stdout", decoders.stdout.decode());
+      send("stderr", decoders.stderr.decode());
       // A cut stream never gets its terminal event.
       if (cutAfter === undefined) writer.send(event, JSON.stringify(data));
       writer.close();
