@@ -25,7 +25,11 @@ export default defineConfig({
       { extends: true, test: { name: "local", include: ["packages/local/src/**/*.test.ts"] } },
       { extends: true, test: { name: "cloudflare", include: ["packages/cloudflare/src/**/*.test.ts"] } },
       { extends: true, test: { name: "daytona", include: ["packages/daytona/src/**/*.test.ts"] } },
+      { extends: true, test: { name: "modal", include: ["packages/modal/src/**/*.test.ts"] } },
       { extends: true, test: { name: "vercel", include: ["packages/vercel/src/**/*.test.ts"] } },
+      { extends: true, test: { name: "router", include: ["packages/router/src/**/*.test.ts"] } },
+      { extends: true, test: { name: "sandport", include: ["packages/sandport/src/**/*.test.ts"] } },
+      { extends: true, test: { name: "tunnel", include: ["packages/tunnel/src/**/*.test.ts"] } },
       { extends: true, test: { name: "cli", include: ["packages/cli/src/**/*.test.ts"] } },
       {
         extends: true,

@@ -45,6 +45,8 @@ function modulesLoadedBy(argv: string[], name: string): string[] {
 }
 
 const engineModules = /\/node_modules\/(miniflare|workerd|amaro)\//;
+const adapterModules = /\/packages\/(cloudflare|daytona|vercel|modal)\/dist\/[a-z-]+-provider\.js$/;
+const vendorSdks = /\/node_modules\/(@daytonaio|@vercel\/sandbox|modal)\//;
 
 describe("the CLI's module graph", () => {
   it("loads no isolate engine for --help", () => {
@@ -52,9 +54,19 @@ describe("the CLI's module graph", () => {
     expect(loaded.filter((url) => engineModules.test(url))).toEqual([]);
   });
 
-  it("loads no isolate engine for providers", () => {
+  it("loads no isolate engine, no adapter and no vendor SDK for providers", () => {
     const loaded = modulesLoadedBy(["providers"], "providers");
     expect(loaded.filter((url) => engineModules.test(url))).toEqual([]);
+    // Capabilities come from each type's light description, next to its settings schema.
+    expect(loaded.filter((url) => adapterModules.test(url) || vendorSdks.test(url))).toEqual([]);
+  });
+
+  it("loads no vendor adapter or SDK for a run the router sends to local", () => {
+    const loaded = modulesLoadedBy(["run", "--lang", "python", "-e", "print(1)"], "routed");
+    expect(loaded.some((url) => url.includes("/packages/router/"))).toBe(true);
+    expect(
+      loaded.filter((url) => engineModules.test(url) || adapterModules.test(url) || vendorSdks.test(url)),
+    ).toEqual([]);
   });
 
   it("loads no isolate engine for a run on local", () => {

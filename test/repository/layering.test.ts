@@ -1,6 +1,7 @@
 /**
  * Dependencies between workspace packages point down the layers only:
- * core < contract, adapters < router < cli, tunnel. A new package must be given a layer here.
+ * core < contract, adapters < router < sandport (the front door) < tunnel < cli. A new package
+ * must be given a layer here.
  */
 import { describe, expect, it } from "vitest";
 import {
@@ -10,10 +11,18 @@ import {
   readWorkspacePackages,
 } from "./workspace-packages.ts";
 
-type Layer = "core" | "contract" | "adapter" | "router" | "cli" | "tunnel";
+type Layer = "core" | "contract" | "adapter" | "router" | "front-door" | "cli" | "tunnel";
 
 /** Lower ranks sit below higher ones; a package may only depend on strictly lower ranks. */
-const layerRank: Record<Layer, number> = { core: 0, contract: 1, adapter: 1, router: 2, cli: 3, tunnel: 3 };
+const layerRank: Record<Layer, number> = {
+  core: 0,
+  contract: 1,
+  adapter: 1,
+  router: 2,
+  "front-door": 2.5,
+  tunnel: 2.75,
+  cli: 3,
+};
 
 /** The layer of every package, by package name. Unknown packages fail the test until added. */
 const layerOfPackage: Readonly<Record<string, Layer>> = {
@@ -25,11 +34,12 @@ const layerOfPackage: Readonly<Record<string, Layer>> = {
   "@sandport/modal": "adapter",
   "@sandport/vercel": "adapter",
   "@sandport/router": "router",
+  sandport: "front-door",
   "@sandport/cli": "cli",
   "@sandport/tunnel": "tunnel",
 };
 
-const layerOrder = "core < contract, adapters < router < cli, tunnel";
+const layerOrder = "core < contract, adapters < router < sandport < tunnel < cli";
 
 /**
  * The one adapter another adapter may name: an adapter's `./testing` fake may run its commands in
@@ -269,9 +279,12 @@ describe("layeringViolations", () => {
     expect(violations).toEqual([expect.stringContaining("only in devDependencies")]);
   });
 
-  it("flags cli and tunnel depending on each other", () => {
+  it("lets the cli use the tunnel, and flags the tunnel depending on the cli", () => {
     expect(
       layeringViolations([facts("@sandport/cli", { dependencies: { "@sandport/tunnel": "*" } })]),
+    ).toEqual([]);
+    expect(
+      layeringViolations([facts("@sandport/tunnel", { dependencies: { "@sandport/cli": "*" } })]),
     ).toHaveLength(1);
   });
 

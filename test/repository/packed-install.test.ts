@@ -66,7 +66,8 @@ beforeAll(() => {
   }
   // Third-party dependencies come from the repository's install (the test must not reach a registry).
   for (const entry of readdirSync(repositoryModules)) {
-    if (entry === "@sandport" || entry === ".bin") continue;
+    // Packed workspace packages (the unscoped `sandport` among them) are already in place.
+    if (entry === "@sandport" || entry === ".bin" || existsSync(join(modules, entry))) continue;
     symlinkSync(join(repositoryModules, entry), join(modules, entry));
   }
   writeFileSync(join(consumer, "package.json"), JSON.stringify({ type: "module", private: true }));

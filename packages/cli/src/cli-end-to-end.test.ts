@@ -117,7 +117,7 @@ describe("sandport (end to end, from source)", processTestTimeout, () => {
       timedOut: false,
       provider: "local",
     });
-    expect(parsed.sandboxId).toMatch(/^local:/);
+    expect(parsed.sandboxId).toMatch(/^router:local:/);
     expect(parsed.durationMs).toEqual(expect.any(Number));
   });
 
@@ -156,7 +156,7 @@ describe("sandport (end to end, from source)", processTestTimeout, () => {
     expect(sent).toBe(true);
     expect(exitCode).toBe(130);
     expect(stdout).toBe("");
-    expect(stderr).toMatch(/destroyed sandbox local:/);
+    expect(stderr).toMatch(/destroyed sandbox router:local:/);
   });
 
   it("exits 2 and lists the configured providers for an unknown --provider", async () => {

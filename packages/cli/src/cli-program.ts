@@ -3,8 +3,13 @@ import { Command } from "commander";
 import type { CliContext } from "./cli-context.ts";
 import { registerDoctorCommand } from "./commands/doctor-command.ts";
 import { registerExecCommand } from "./commands/exec-command.ts";
+import { registerGatewayCommand } from "./commands/gateway-command.ts";
 import { registerProvidersCommand } from "./commands/providers-command.ts";
+import { registerReapCommand } from "./commands/reap-command.ts";
+import { registerRouteCommand } from "./commands/route-command.ts";
 import { registerRunCommand } from "./commands/run-command.ts";
+import { registerServeCommand } from "./commands/serve-command.ts";
+import { registerTunnelCommand } from "./commands/tunnel-command.ts";
 import { packageVersion } from "./package-version.ts";
 
 /**
@@ -35,5 +40,10 @@ export function createProgram(context: CliContext): Command {
   registerExecCommand(program, context);
   registerProvidersCommand(program, context);
   registerDoctorCommand(program, context);
+  registerRouteCommand(program, context);
+  registerReapCommand(program, context);
+  registerServeCommand(program, context);
+  registerTunnelCommand(program, context);
+  registerGatewayCommand(program, context);
   return program;
 }

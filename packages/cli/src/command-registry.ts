@@ -1,33 +1,14 @@
 /**
- * The registry the `sandport` command itself runs with: the same provider types as
- * `defaultRegistry`, but every vendor adapter registers lazily, so config can name and validate
- * them while their modules (and vendor SDKs) load only when a command uses one of their providers.
+ * The registry the `sandport` command itself runs with: every built-in provider type, the vendor
+ * adapters registered lazily (see `sandport/registry`), so config can name and validate them while
+ * their modules (and vendor SDKs) load only when a command uses one of their providers.
  */
-import { cloudflareContainerTypeInfo, cloudflareIsolateTypeInfo } from "@sandport/cloudflare/settings";
-import { ProviderRegistry, type SandportConfig } from "@sandport/core";
-import { daytonaTypeInfo } from "@sandport/daytona/settings";
-import { localProviderFactory } from "@sandport/local";
-import { vercelTypeInfo } from "@sandport/vercel/settings";
+import type { ProviderRegistry, SandportConfig } from "@sandport/core";
+import { builtInRegistry } from "sandport/registry";
 
 /** A fresh registry whose vendor types load on first use (see {@link loadProviderTypes}). */
 export function commandRegistry(): ProviderRegistry {
-  return new ProviderRegistry([localProviderFactory])
-    .registerLazy({
-      ...cloudflareIsolateTypeInfo,
-      load: async () => (await import("@sandport/cloudflare")).cloudflareIsolateProviderFactory,
-    })
-    .registerLazy({
-      ...cloudflareContainerTypeInfo,
-      load: async () => (await import("@sandport/cloudflare")).cloudflareContainerProviderFactory,
-    })
-    .registerLazy({
-      ...daytonaTypeInfo,
-      load: async () => (await import("@sandport/daytona")).daytonaProviderFactory,
-    })
-    .registerLazy({
-      ...vercelTypeInfo,
-      load: async () => (await import("@sandport/vercel")).vercelProviderFactory,
-    });
+  return builtInRegistry();
 }
 
 /** Loads the provider types a command will use: the named provider's, else every configured one's. */

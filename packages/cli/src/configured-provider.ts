@@ -1,50 +1,39 @@
-/** Builds the provider a command asked for with `--provider`, from the loaded config. */
-import {
-  configuredProvider,
-  createProviderFromConfig,
-  type Runtime,
-  type SandboxProvider,
-} from "@sandport/core";
+/** The provider a command runs on: `--provider`, else the router over the loaded config. */
+import { createProviderFromConfig, type SandboxProvider } from "@sandport/core";
 import { nodeSecretSource } from "@sandport/core/node";
 import type { CliContext } from "./cli-context.ts";
 import { loadProviderTypes } from "./command-registry.ts";
 import { loadCliConfig } from "./load-config.ts";
 
 /**
- * The provider configured under `name`; without one, the config's `default`; without that, the
- * first provider (in config order) that runs `runtime`, else the first provider. Only the chosen
- * provider's `${env:...}` / `${file:...}` references are resolved, so an unused provider's missing
- * key is harmless; providers passed over are only described by their factories, never built.
+ * The provider a command runs on: the one configured under `name` (`--provider`), else the router
+ * over every configured provider, which decides per request from the config's policy (a config
+ * with one provider needs no router). Only what is used is built: `--provider` resolves that
+ * provider's `${env:...}` / `${file:...}` references alone, and the router builds (and imports the
+ * adapter of) only the provider it chooses.
  */
 export async function createConfiguredProvider(
   context: CliContext,
   name: string | undefined,
-  runtime?: Runtime,
 ): Promise<SandboxProvider> {
   const { environment, registry } = context;
   const { config } = loadCliConfig({ registry, environment, path: context.globalOptions().config });
-  // Only the adapters this run may use are imported: the named provider's, else the default's, else all.
-  await loadProviderTypes(registry, config, name ?? config.default);
-  const build = (providerName: string | undefined) =>
-    createProviderFromConfig(providerName, { config, registry, secrets: nodeSecretSource(environment.env) });
-  if (name !== undefined || config.default !== undefined || runtime === undefined) return build(name);
-  for (const candidate of Object.keys(config.providers)) {
-    if (declaresRuntime(candidate, runtime, { config, registry })) return build(candidate);
+  const names = Object.keys(config.providers);
+  if (name !== undefined || names.length === 1) {
+    await loadProviderTypes(registry, config, name ?? names[0]);
+    return createProviderFromConfig(name ?? names[0], {
+      config,
+      registry,
+      secrets: nodeSecretSource(environment.env),
+    });
   }
-  return build(undefined);
+  // Loaded only when a command routes: `--provider` runs never pay for the router.
+  const { createSandport } = await import("sandport");
+  const sandport = createSandport({ config, registry, env: environment.env });
+  return sandport.router();
 }
 
-/** Whether the provider configured as `name` declares `runtime`; one whose entry is invalid does not. */
-function declaresRuntime(
-  name: string,
-  runtime: Runtime,
-  options: Parameters<typeof configuredProvider>[1],
-): boolean {
-  try {
-    // Validated settings, secret references unresolved: capabilities never depend on a credential.
-    const { factory, settings } = configuredProvider(name, options);
-    return factory.capabilities(settings, { providerId: name }).runtimes.includes(runtime);
-  } catch {
-    return false;
-  }
+/** Whether `provider` is the router (it decides per request, so a request should say what it needs). */
+export function isRouter(provider: SandboxProvider): boolean {
+  return typeof (provider as { explain?: unknown }).explain === "function";
 }

@@ -1,4 +1,6 @@
 /** `@sandport/cli`: the `sandport` command, also usable in-process through `runCli`. */
+
+export { defaultConfig } from "sandport/default-config";
 export type { CliContext, GlobalOptions } from "./cli-context.ts";
 export {
   type CliEnvironment,
@@ -10,7 +12,6 @@ export {
 export { createProgram } from "./cli-program.ts";
 export { configSchemaFileName, renderConfigSchema } from "./config-schema.ts";
 export { createConfiguredProvider } from "./configured-provider.ts";
-export { defaultConfig } from "./default-config.ts";
 export { defaultRegistry } from "./default-registry.ts";
 export {
   describeError,

@@ -1,8 +1,8 @@
 /** Finds and validates the config the CLI runs with. */
 import type { ProviderRegistry } from "@sandport/core";
 import { type LoadedConfig, loadConfigFile } from "@sandport/core/node";
+import { defaultConfig } from "sandport/default-config";
 import type { CliEnvironment } from "./cli-environment.ts";
-import { defaultConfig } from "./default-config.ts";
 
 /** Options of {@link loadCliConfig}. */
 export interface LoadCliConfigOptions {

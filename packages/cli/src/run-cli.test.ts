@@ -332,7 +332,7 @@ describe("sandport run (in-process)", () => {
     world.script.run = async () => {
       throw new SandboxFailedError("the sandbox crashed", { cause: new Error("internal detail") });
     };
-    const { exitCode, stderr } = await cli(["--verbose", "run", "-e", "true"]);
+    const { exitCode, stderr } = await cli(["--verbose", "run", "--provider", "main", "-e", "true"]);
     expect(exitCode).toBe(1);
     expect(stderr).toContain("sandport: created sandbox main:sandbox-1");
     expect(stderr).toContain("sandport: [sandbox_failed] the sandbox crashed\n");
@@ -411,12 +411,44 @@ describe("sandport run (in-process)", () => {
 
 describe("sandport exec (in-process)", () => {
   it("runs the argv after -- unchanged, options included, with no runtime requested", async () => {
-    const { exitCode } = await cli(["exec", "--timeout", "5000", "--", "sh", "-c", "echo hi", "--verbose"]);
+    const { exitCode } = await cli([
+      "exec",
+      "--provider",
+      "main",
+      "--timeout",
+      "5000",
+      "--",
+      "sh",
+      "-c",
+      "echo hi",
+      "--verbose",
+    ]);
     expect(exitCode).toBe(0);
     // A lifetime past the timeout, so a CLI killed outright leaves a sandbox the provider reaps.
     expect(world.requests).toEqual([{ ttlMs: 65_000 }]);
     expect(world.calls[0]).toMatchObject({ kind: "exec", command: ["sh", "-c", "echo hi", "--verbose"] });
     expect(world.calls[0]?.options.timeoutMs).toBe(5000);
+  });
+});
+
+describe("routing (in-process)", () => {
+  it("routes exec without --provider, asking for a shell and, with piped input, for stdin", async () => {
+    const { exitCode } = await cli(["exec", "--", "cat"], harness({ pipedStdin: Buffer.from("hi\n") }));
+    expect(exitCode).toBe(0);
+    expect(world.requests).toEqual([{ runtime: "shell", ttlMs: expect.any(Number) }]);
+    expect(world.calls[0]?.options.stdin).toEqual(Buffer.from("hi\n"));
+  });
+
+  it("refuses piped input with exit 2 when no configured provider can deliver it, before creating a sandbox", async () => {
+    world.capabilities = { ...capabilities, features: { ...capabilities.features, stdin: false } };
+    const { exitCode, stderr } = await cli(
+      ["exec", "--", "cat"],
+      harness({ pipedStdin: Buffer.from("hi\n") }),
+    );
+    expect(exitCode).toBe(2);
+    expect(stderr).toMatch(/^sandport: \[unsupported_capability\] no provider supports this request/);
+    expect(stderr).toContain("stdin");
+    expect(world.requests).toEqual([]);
   });
 });
 
@@ -526,7 +558,7 @@ describe("sandport providers (in-process)", () => {
 
 describe("--timeout bounds (in-process)", () => {
   it("accepts the timer maximum and keeps the sandbox's lifetime within it", async () => {
-    const { exitCode } = await cli(["exec", "--timeout", "2147483647", "--", "true"]);
+    const { exitCode } = await cli(["exec", "--provider", "main", "--timeout", "2147483647", "--", "true"]);
     expect(exitCode).toBe(0);
     expect(world.calls[0]?.options.timeoutMs).toBe(2_147_483_647);
     // timeout + grace would overflow a provider's ttl timer and reap the sandbox at once.
@@ -668,7 +700,7 @@ describe("exec standard input (in-process)", () => {
   it("refuses piped input with exit 2 when the provider cannot deliver it, before creating a sandbox", async () => {
     world.capabilities = { ...capabilities, features: { ...capabilities.features, stdin: false } };
     const { exitCode, stderr } = await cli(
-      ["exec", "--", "cat"],
+      ["exec", "--provider", "main", "--", "cat"],
       harness({ pipedStdin: Buffer.from("hi\n") }),
     );
     expect(exitCode).toBe(2);

@@ -190,7 +190,7 @@ function report(
       durationMs: result.durationMs,
       ...("value" in result ? { value: result.value } : {}),
       sandboxId: sandbox.id,
-      provider: options.provider.providerId,
+      provider: servingProvider(options.provider.providerId, sandbox.id),
     };
     environment.stdout.write(`${JSON.stringify(output)}\n`);
   } else {
@@ -265,4 +265,14 @@ async function destroyQuietly(sandbox: Sandbox, options: SandboxSessionOptions):
       note(options, `could not destroy sandbox ${sandbox.id}: ${describeError(error)}`),
     );
   }
+}
+
+/**
+ * The provider that runs the sandbox: the one asked for, or, when the router chose, the provider
+ * named inside its id (`router:<provider>:<vendor id>`).
+ */
+function servingProvider(providerId: string, sandboxId: string): string {
+  const inner = sandboxId.startsWith(`${providerId}:`) ? sandboxId.slice(providerId.length + 1) : "";
+  const separator = inner.indexOf(":");
+  return providerId === "router" && separator > 0 ? inner.slice(0, separator) : providerId;
 }

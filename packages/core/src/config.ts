@@ -25,6 +25,8 @@ export interface SandportConfig {
   policy?: Record<string, unknown>;
   /** Tunnel daemon settings, validated by `@sandport/tunnel`. */
   tunnel?: Record<string, unknown>;
+  /** Reference gateway settings (`sandport gateway`), validated by `@sandport/tunnel`. */
+  gateway?: Record<string, unknown>;
 }
 
 /**
@@ -60,6 +62,10 @@ export function createConfigSchema(registry: ProviderRegistry) {
       .record(z.string(), z.unknown())
       .optional()
       .meta({ description: "Tunnel daemon settings (see @sandport/tunnel)." }),
+    gateway: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: "Reference gateway settings, for `sandport gateway` (see @sandport/tunnel)." }),
   });
 }
 

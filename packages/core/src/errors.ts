@@ -102,6 +102,15 @@ export class SandportError extends Error {
  * Declares one error class per code. Each gets its own brand, so `NotFoundError.isInstance` is
  * true only for not-found errors, while `SandportError.isInstance` stays true for all.
  */
+/** Each code's class, for {@link reattributedError}. */
+const classOfCode = new Map<
+  SandportErrorCode,
+  new (
+    message: string,
+    options?: SandportErrorOptions,
+  ) => SandportError
+>();
+
 function errorClass<Code extends SandportErrorCode>(name: string, code: Code) {
   const ErrorClass = class extends SandportError {
     constructor(message: string, options?: SandportErrorOptions) {
@@ -115,6 +124,7 @@ function errorClass<Code extends SandportErrorCode>(name: string, code: Code) {
     }
   };
   Object.defineProperty(ErrorClass, "name", { value: name });
+  classOfCode.set(code, ErrorClass);
   return ErrorClass;
 }
 
@@ -196,6 +206,28 @@ export class NoEligibleProviderError extends SandportError {
   static override isInstance(value: unknown): value is NoEligibleProviderError {
     return hasBrand(value, "NoEligibleProviderError");
   }
+}
+
+/**
+ * The same failure reported by another provider (`providerId`): a provider that delegates, such as
+ * the router, answers errors under its own name. Same class, code, retryability and wait; the
+ * message names the provider that failed, and the original is kept as `cause`.
+ */
+export function reattributedError(error: SandportError, providerId: string): SandportError {
+  if (error.providerId === providerId) return error;
+  const options: SandportErrorOptions = {
+    cause: error,
+    providerId,
+    isRetryable: error.isRetryable,
+    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+  };
+  const message = error.providerId === undefined ? error.message : `${error.providerId}: ${error.message}`;
+  if (NoEligibleProviderError.isInstance(error))
+    return new NoEligibleProviderError(message, error.failures, options);
+  const ErrorClass = classOfCode.get(error.code);
+  return ErrorClass === undefined
+    ? new SandportError(error.code, message, options)
+    : new ErrorClass(message, options);
 }
 
 /** Wraps anything thrown into a SandportError, keeping it as `cause`; one without a provider gets `providerId`. */

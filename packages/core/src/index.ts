@@ -42,6 +42,7 @@ export {
   ProviderUnavailableError,
   QuotaExceededError,
   RateLimitedError,
+  reattributedError,
   SandboxFailedError,
   SandportError,
   type SandportErrorCode,

@@ -45,6 +45,12 @@ export interface ProviderTypeInfo {
   readonly type: string;
   readonly description: string;
   readonly settingsSchema: z.ZodObject;
+  /**
+   * The capabilities of a provider of these (validated) settings, when they can be told without
+   * importing the adapter: lets a router decide, and `sandport providers` describe, before loading it.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: settings types differ per factory; config validates them.
+  capabilities?(settings: any, context: ProviderContext): ProviderCapabilities;
 }
 
 /**
@@ -131,6 +137,16 @@ export class ProviderRegistry {
       this.#lazy.delete(type);
       this.#factories.set(type, factory);
     }
+  }
+
+  /**
+   * The capabilities of a provider of `type` with these validated settings: from the loaded factory,
+   * or from a lazy type's own description; undefined when the type must be loaded to tell.
+   */
+  capabilities(type: string, settings: object, context: ProviderContext): ProviderCapabilities | undefined {
+    const factory = this.#factories.get(type);
+    if (factory !== undefined) return factory.capabilities(settings, context);
+    return this.#lazy.get(type)?.capabilities?.(settings, context);
   }
 
   /** Registered type names, in registration order (loaded types first). */

@@ -41,16 +41,17 @@ export function daytonaCapabilities(settings: DaytonaProviderSettings): Provider
       filesystem: true,
       // Session commands stream their logs over a WebSocket, stdout and stderr marked apart.
       streaming: true,
-      // Session commands can run in the background, but nothing closes a command's stdin (no EOF),
-      // so spawn's closeStdin could not be honoured: not declared.
-      background: false,
+      // Async session commands, one per process, each in a process group of its own (kill signals it).
+      background: true,
       separateStderr: true,
       // Delivered inside the command line (see the request mapping), so it reaches EOF.
       stdin: true,
+      // Nothing closes a session command's input (no EOF): writeStdin / closeStdin are unsupported.
       processStdin: false,
       // `image` becomes a Dockerfile `FROM <image>` that Daytona builds.
       images: true,
-      ports: false,
+      // Preview links (a URL and a token header).
+      ports: true,
       // One log stream carries both outputs in the order the daemon read them.
       combinedOutput: true,
       snapshots: false,

@@ -3,8 +3,9 @@
  * core's `errorFromHttpStatus`, so a status means the same on every adapter) and the daemon's
  * structured `code`, never by message text. The SDK error is kept as `cause`; messages carry the
  * operation and the status only, never the vendor's text (which could echo a request) nor the key.
+ * The SDK's error classes come from the SDK module once it is loaded (see `daytona-sdk.ts`), so
+ * importing this file loads no SDK.
  */
-import { DaytonaConnectionError, DaytonaError, DaytonaTimeoutError } from "@daytonaio/sdk";
 import {
   errorFromHttpStatus,
   InvalidRequestError,
@@ -13,6 +14,7 @@ import {
   TimeoutError,
   toSandportError,
 } from "@sandport/core";
+import { loadedDaytonaSdk } from "./daytona-sdk.ts";
 import { apiKeyEnvironmentVariable } from "./daytona-settings.ts";
 
 /** Who failed and doing what, for messages. */
@@ -30,6 +32,20 @@ function headerOf(headers: unknown, name: string): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
+/** The HTTP status, daemon code and headers an SDK error (`DaytonaError`) carries; undefined without a status. */
+function statusFields(
+  error: unknown,
+): { status: number; code: string | undefined; headers: unknown } | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const fields = error as Error & { statusCode?: unknown; code?: unknown; headers?: unknown };
+  if (typeof fields.statusCode !== "number" || !Number.isInteger(fields.statusCode)) return undefined;
+  return {
+    status: fields.statusCode,
+    code: typeof fields.code === "string" ? fields.code : undefined,
+    headers: fields.headers,
+  };
+}
+
 /**
  * The sandport error for anything the SDK threw. A sandport error passes through; an SDK error with
  * a status maps by status, refined by the daemon's `code`:
@@ -41,15 +57,16 @@ function headerOf(headers: unknown, name: string): string | undefined {
 export function errorFromDaytona(error: unknown, context: FailureContext): SandportError {
   const { providerId, operation } = context;
   if (SandportError.isInstance(error)) return toSandportError(error, providerId);
-  if (error instanceof DaytonaConnectionError && !(error instanceof DaytonaTimeoutError)) {
-    return new ProviderUnavailableError(`${operation}: the Daytona API could not be reached`, {
-      cause: error,
-      providerId,
-    });
-  }
-  if (error instanceof DaytonaError) {
-    const status = error.statusCode;
-    if (status === undefined) {
+  const sdk = loadedDaytonaSdk();
+  if (sdk !== undefined) {
+    const { DaytonaConnectionError, DaytonaError, DaytonaTimeoutError } = sdk;
+    if (error instanceof DaytonaConnectionError && !(error instanceof DaytonaTimeoutError)) {
+      return new ProviderUnavailableError(`${operation}: the Daytona API could not be reached`, {
+        cause: error,
+        providerId,
+      });
+    }
+    if (error instanceof DaytonaError && error.statusCode === undefined) {
       if (error instanceof DaytonaTimeoutError) {
         return new TimeoutError(`${operation}: Daytona did not answer in time`, { cause: error, providerId });
       }
@@ -59,7 +76,11 @@ export function errorFromDaytona(error: unknown, context: FailureContext): Sandp
         isRetryable: false,
       });
     }
-    const code = typeof error.code === "string" ? error.code : undefined;
+  }
+  // By the structured fields, so an error of another copy of the SDK (an injected client) maps too.
+  const fields = statusFields(error);
+  if (fields !== undefined) {
+    const { status, code, headers } = fields;
     const refused =
       status === 401
         ? ` refused the API key (check providers.${providerId}.apiKey or ${apiKeyEnvironmentVariable}) and`
@@ -73,7 +94,7 @@ export function errorFromDaytona(error: unknown, context: FailureContext): Sandp
     }
     return errorFromHttpStatus({
       status,
-      retryAfter: headerOf(error.headers, "retry-after"),
+      retryAfter: headerOf(headers, "retry-after"),
       what,
       providerId,
       cause: error,

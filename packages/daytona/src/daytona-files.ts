@@ -87,19 +87,31 @@ export async function readDaytonaFile(context: DaytonaFileContext, path: string)
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
-/** Writes a file (bulk upload, multipart); the daemon creates parent directories. */
+/**
+ * Writes a file (bulk upload, multipart); the daemon creates parent directories. The path is looked
+ * at only when the upload fails (one call on the common path): a directory there is `invalid_request`.
+ */
 export async function writeDaytonaFile(
   context: DaytonaFileContext,
   path: string,
   bytes: Uint8Array,
 ): Promise<void> {
-  const info = await statOrMissing(context, path);
-  if (info !== undefined && typeOf(info) === "directory") {
-    throw new InvalidRequestError(`writeFile: "${path}" is a directory`, { providerId: context.providerId });
+  try {
+    await call(context, "writeFile", () =>
+      context.sandbox.fs.uploadFile(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), path),
+    );
+  } catch (error) {
+    const code = (error as SandportError).code;
+    if (code === "authentication" || code === "permission_denied" || code === "rate_limited") throw error;
+    const info = await statOrMissing(context, path).catch(() => undefined);
+    if (info !== undefined && typeOf(info) === "directory") {
+      throw new InvalidRequestError(`writeFile: "${path}" is a directory`, {
+        providerId: context.providerId,
+        cause: error,
+      });
+    }
+    throw error;
   }
-  await call(context, "writeFile", () =>
-    context.sandbox.fs.uploadFile(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), path),
-  );
 }
 
 /** Stats a file or directory. */

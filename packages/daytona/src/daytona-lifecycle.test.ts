@@ -55,6 +55,70 @@ describe("daytona lifecycle", () => {
     await provider.dispose();
   });
 
+  it("leaves nothing behind when create fails after Daytona made the sandbox", async () => {
+    const provider = createDaytonaProvider({ apiUrl, apiKey, target: "us" });
+    const before = await daytona.countLiveSandboxes();
+    daytona.clearCalls();
+    // The sandbox is made, but the answer to the create is a 502 (a gateway gave up on it).
+    daytona.failNext({ kind: "status", status: 502, applied: true }, { route: "create" });
+    const error = await provider.create({}).catch((caught: unknown) => caught);
+    expect((error as { code?: string }).code).toBe("provider_unavailable");
+    // Found by the name the provider gave it, and deleted.
+    expect(daytona.calls.some((call) => call.method === "DELETE" && call.route === "delete")).toBe(true);
+    expect(await daytona.countLiveSandboxes()).toBe(before);
+    await provider.dispose();
+  });
+
+  it("maps a 5xx while create polls a sandbox still creating, and deletes that sandbox", async () => {
+    const provider = createDaytonaProvider({ apiUrl, apiKey, target: "us" });
+    const before = await daytona.countLiveSandboxes();
+    daytona.clearCalls();
+    daytona.startNextSlowly(50);
+    // The create answers "creating"; the SDK's first poll of it gets the 503.
+    daytona.failNext({ kind: "status", status: 503 }, { route: "get" });
+    const error = await provider.create({}).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: "provider_unavailable", isRetryable: true });
+    expect(daytona.calls.filter((call) => call.route === "get").length).toBeGreaterThanOrEqual(1);
+    expect(await daytona.countLiveSandboxes()).toBe(before);
+    await provider.dispose();
+  });
+
+  it("waits while the sandbox is creating and returns it once started", async () => {
+    const provider = createDaytonaProvider({ apiUrl, apiKey, target: "us" });
+    daytona.clearCalls();
+    daytona.startNextSlowly(3);
+    const sandbox = await provider.create({});
+    expect(daytona.calls.filter((call) => call.route === "get").length).toBeGreaterThanOrEqual(3);
+    expect((await sandbox.exec(["echo", "up"])).stdout).toBe("up\n");
+    await sandbox.destroy();
+    await provider.dispose();
+  });
+
+  it("rejects with aborted when aborted while create polls, and deletes the sandbox it made", async () => {
+    const provider = createDaytonaProvider({ apiUrl, apiKey, target: "us" });
+    const before = await daytona.countLiveSandboxes();
+    daytona.startNextSlowly(5);
+    // Every read is slowed, so the abort lands while the SDK is still polling the new sandbox.
+    daytona.failNext({ kind: "slow", delayMs: 150 }, { route: "get", times: 5 });
+    const controller = new AbortController();
+    const creating = provider.create({}, { signal: controller.signal }).catch((caught: unknown) => caught);
+    let made = await daytona.countLiveSandboxes();
+    for (let attempt = 0; attempt < 100 && made === before; attempt++) {
+      await sleep(20);
+      made = await daytona.countLiveSandboxes();
+    }
+    expect(made).toBe(before + 1);
+    controller.abort();
+    expect(((await creating) as { code?: string }).code).toBe("aborted");
+    let live = await daytona.countLiveSandboxes();
+    for (let attempt = 0; attempt < 50 && live !== before; attempt++) {
+      await sleep(100);
+      live = await daytona.countLiveSandboxes();
+    }
+    expect(live).toBe(before);
+    await provider.dispose();
+  });
+
   it("forwards the lifetime to Daytona, so the sandbox outlives no crashed caller", async () => {
     const provider = createDaytonaProvider({ apiUrl, apiKey, target: "us", defaultTtlMs: 0 });
     const sandbox = await provider.create({ ttlMs: 5 * 60_000 });

@@ -91,7 +91,9 @@ export class DaytonaProvider implements SandboxProvider {
       defaultTtlMs: this.#settings.defaultTtlMs ?? defaultTtlMs,
       target: defaultTarget(this.#settings),
     });
-    const client = this.#clients.get(plan.target);
+    const client = await this.#clients.get(plan.target);
+    // The first client may have waited for the SDK to load: an abort meanwhile created nothing.
+    throwIfAborted(signal, this.providerId);
     // A name of our own, so a sandbox whose create failed after Daytona made it can still be found
     // and deleted (the SDK's error does not carry the id).
     const name = `sandport-${crypto.randomUUID()}`;
@@ -184,7 +186,7 @@ export class DaytonaProvider implements SandboxProvider {
       });
     }
     throwIfAborted(options?.signal, this.providerId);
-    const client = this.#clients.get(undefined);
+    const client = await this.#clients.get(undefined);
     const context = { providerId: this.providerId, operation: "connect" };
     const sandbox = await mapDaytonaErrors(context, () => client.get(vendorId));
     // Only by id: a name would let `connect` reach a sandbox sandport never handed out.
@@ -218,7 +220,7 @@ export class DaytonaProvider implements SandboxProvider {
     const context = { providerId: this.providerId, operation: "list" };
     try {
       throwIfAborted(options?.signal, this.providerId);
-      const client = this.#clients.get(undefined);
+      const client = await this.#clients.get(undefined);
       const labels = filter?.labels;
       const query =
         labels === undefined || Object.keys(labels).length === 0 ? undefined : { labels: { ...labels } };

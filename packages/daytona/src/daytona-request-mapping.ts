@@ -10,6 +10,7 @@ import {
   type CreateSandboxRequest,
   InvalidRequestError,
   normalizeAbsolutePath,
+  type ProcessSignal,
   type ProviderCapabilities,
   parsePath,
   UnsupportedCapabilityError,
@@ -158,15 +159,75 @@ function base64(bytes: Uint8Array): string {
  * call, `sendInput`, cannot close a command's input).
  */
 export function sessionCommandLine(input: SessionCommandInput): string {
+  return commandJob(input, []);
+}
+
+/** The subshell that runs the command, its input attached; `prefix` goes before the program (e.g. `setsid --`). */
+function commandJob(input: SessionCommandInput, prefix: readonly string[]): string {
   const argv = "shell" in input.command ? ["sh", "-c", input.command.shell] : [...input.command];
   const steps: string[] = [];
   if (input.cwd !== undefined) steps.push(`cd -- ${shellQuote(input.cwd)}`);
   const assignments = Object.entries(input.env ?? {}).map(([name, value]) => `${name}=${shellQuote(value)}`);
   if (assignments.length > 0) steps.push(`export ${assignments.join(" ")}`);
-  steps.push(`exec ${argv.map(shellQuote).join(" ")}`);
+  steps.push(`exec ${[...prefix, ...argv.map(shellQuote)].join(" ")}`);
   const inner = `(${steps.join(" && ")})`;
   if (input.stdin === undefined) return `${inner} < /dev/null`;
   return `printf '%s' ${shellQuote(base64(input.stdin))} | base64 -d | ${inner}`;
+}
+
+/** Where a background process's pid is kept while it runs (see {@link spawnCommandLine}). */
+export function processPidFile(processId: string): string {
+  return `/tmp/sandport-process-${processId}.pid`;
+}
+
+/**
+ * The line a session runs for a background process (`spawn`). Session commands have no call that
+ * signals them (deleting the session only ever terminates), so the command is made the leader of a
+ * process group of its own (`setsid`, which does not fork: a job started with `&` by a shell
+ * without job control never leads a group) and its pid, which is the group's id, is written to
+ * `pidFile`; {@link killCommandLine} signals that group. The wrapping shell waits for the command
+ * and exits with its status (128 + n for a signal); its own stderr is silenced so its notice of a
+ * killed job ("Killed") never reaches the command's stderr.
+ */
+export function spawnCommandLine(input: SessionCommandInput & { pidFile: string }): string {
+  const pidFile = shellQuote(input.pidFile);
+  const job = commandJob(input, ["setsid", "--"]);
+  return (
+    `( exec 3>&2 2>/dev/null; ${job} 2>&3 3>&- & printf '%s' "$!" > ${pidFile}; ` +
+    `wait "$!"; status=$?; rm -f ${pidFile}; exit "$status" )`
+  );
+}
+
+/** Signal names `kill -s` takes, by sandport's signal. */
+const signalNames: Readonly<Record<ProcessSignal, string>> = {
+  SIGTERM: "TERM",
+  SIGKILL: "KILL",
+  SIGINT: "INT",
+  SIGHUP: "HUP",
+  SIGQUIT: "QUIT",
+  SIGUSR1: "USR1",
+  SIGUSR2: "USR2",
+};
+
+/** The `kill -s` name of `signal`; undefined for anything that is not a {@link ProcessSignal}. */
+export function signalName(signal: unknown): string | undefined {
+  return typeof signal === "string" && Object.hasOwn(signalNames, signal)
+    ? signalNames[signal as ProcessSignal]
+    : undefined;
+}
+
+/**
+ * The command (for the toolbox's `/process/execute`, which may split it into words without a shell,
+ * hence the explicit `sh -c`) that sends `signal` to the process group of a background process: it
+ * waits up to two seconds for the pid file (a kill right after spawn), and does nothing once the
+ * process has ended (its pid file is gone).
+ */
+export function killCommandLine(pidFile: string, signal: string): string {
+  const script =
+    `f=${shellQuote(pidFile)}; n=0; ` +
+    `while [ ! -s "$f" ]; do [ "$n" -ge 40 ] && exit 0; n=$((n + 1)); sleep 0.05; done; ` +
+    `kill -s ${signal} -- "-$(cat "$f")" 2>/dev/null; exit 0`;
+  return `sh -c ${shellQuote(script)}`;
 }
 
 /**

@@ -7,18 +7,22 @@ import {
   defaultMaxListEntries,
   type ExecOptions,
   type ExecResult,
+  type ExposedPort,
   encodeSandboxId,
   type FileInfo,
   InvalidRequestError,
   type ListFilesOptions,
   type MakeDirectoryOptions,
   NotFoundError,
+  ProviderUnavailableError,
   parseCommand,
   parseExecOptions,
   parseFileCallOptions,
   type RemoveFileOptions,
   type RunCodeOptions,
   type Sandbox,
+  type SandboxProcess,
+  type SpawnOptions,
   throwIfAborted,
   toSandportError,
   UnsupportedCapabilityError,
@@ -35,7 +39,20 @@ import {
   statDaytonaFile,
   writeDaytonaFile,
 } from "./daytona-files.ts";
-import { sessionCommandLine, toolboxPath } from "./daytona-request-mapping.ts";
+import { spawnSessionCommand } from "./daytona-process.ts";
+import {
+  processPidFile,
+  sessionCommandLine,
+  spawnCommandLine,
+  toolboxPath,
+} from "./daytona-request-mapping.ts";
+
+/** The ports Daytona's preview links reach (its documented range). */
+const minPreviewPort = 3000;
+const maxPreviewPort = 9999;
+
+/** The header that carries a preview link's token (private sandboxes). */
+export const previewTokenHeader = "x-daytona-preview-token";
 
 /** Standard input above this is refused: it travels base64-encoded inside the command line. */
 export const maxStdinBytes = 8 * 1024 * 1024;
@@ -100,7 +117,8 @@ export class DaytonaSandboxHandle implements Sandbox {
     return this.#attributed(this.#exec(command, options));
   }
 
-  async #exec(command: Command, options?: ExecOptions): Promise<ExecResult> {
+  /** What exec and spawn check before anything runs: the command, stdin's size and the working directory. */
+  async #checkedCommand(command: Command, options: ExecOptions | undefined) {
     const providerId = this.#context.providerId;
     const parsed = parseCommand(command);
     const checked = parseExecOptions(options);
@@ -128,10 +146,17 @@ export class DaytonaSandboxHandle implements Sandbox {
         });
       }
     }
+    // Only the program: arguments and env values may hold secrets.
+    const program = JSON.stringify("shell" in parsed ? "sh" : parsed[0]);
+    return { parsed, checked, stdin, cwd, program };
+  }
+
+  async #exec(command: Command, options?: ExecOptions): Promise<ExecResult> {
+    const providerId = this.#context.providerId;
+    const { parsed, checked, stdin, cwd, program } = await this.#checkedCommand(command, options);
     return runSessionCommand({
       sandbox: this.#sandbox,
-      // Only the program: arguments and env values may hold secrets.
-      context: { providerId, operation: `exec ${JSON.stringify("shell" in parsed ? "sh" : parsed[0])}` },
+      context: { providerId, operation: `exec ${program}` },
       commandLine: sessionCommandLine({ command: parsed, cwd, env: checked.env, stdin }),
       timeoutMs: checked.timeoutMs ?? this.#context.defaultTimeoutMs,
       signal: checked.signal,
@@ -139,6 +164,68 @@ export class DaytonaSandboxHandle implements Sandbox {
       onStdout: checked.onStdout,
       onStderr: checked.onStderr,
     });
+  }
+
+  /**
+   * Starts a background process: a session command of its own, in a process group of its own (so
+   * `kill` reaches every process it started). Its input is `stdin` when given, else empty: Daytona
+   * cannot close a running command's input, so `writeStdin` / `closeStdin` are unsupported.
+   */
+  spawn(command: Command, options?: SpawnOptions): Promise<SandboxProcess> {
+    return this.#attributed(this.#spawn(command, options));
+  }
+
+  async #spawn(command: Command, options?: SpawnOptions): Promise<SandboxProcess> {
+    const providerId = this.#context.providerId;
+    const { parsed, checked, stdin, cwd, program } = await this.#checkedCommand(command, options);
+    const pidFile = processPidFile(crypto.randomUUID());
+    return spawnSessionCommand({
+      sandbox: this.#sandbox,
+      context: { providerId, operation: `spawn ${program}` },
+      commandLine: spawnCommandLine({ command: parsed, cwd, env: checked.env, stdin, pidFile }),
+      pidFile,
+      timeoutMs: checked.timeoutMs ?? this.#context.defaultTimeoutMs,
+      signal: checked.signal,
+      maxOutputBytes: checked.maxOutputBytes,
+    });
+  }
+
+  /**
+   * A Daytona preview link for `port`: its URL and the token header a private sandbox needs. The
+   * link reaches whatever listens on that port inside the sandbox (Daytona previews HTTP).
+   */
+  exposePort(port: number, options?: CallOptions): Promise<ExposedPort> {
+    return this.#attributed(this.#exposePort(port, options));
+  }
+
+  async #exposePort(port: number, options?: CallOptions): Promise<ExposedPort> {
+    const providerId = this.#context.providerId;
+    if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65_535) {
+      throw new InvalidRequestError(`port: must be an integer from 1 to 65535 (got ${String(port)})`, {
+        providerId,
+      });
+    }
+    if (port < minPreviewPort || port > maxPreviewPort) {
+      throw new UnsupportedCapabilityError(
+        `port ${port}: Daytona previews ports ${minPreviewPort}-${maxPreviewPort} only`,
+        { providerId },
+      );
+    }
+    throwIfAborted(options?.signal, providerId);
+    let link: { url: string; token: string };
+    try {
+      link = await this.#sandbox.getPreviewLink(port);
+    } catch (error) {
+      throw errorFromDaytona(error, { providerId, operation: `exposePort ${port}` });
+    }
+    if (typeof link?.url !== "string" || !/^https?:\/\//.test(link.url)) {
+      throw new ProviderUnavailableError(`exposePort ${port}: Daytona answered without a preview URL`, {
+        providerId,
+        isRetryable: false,
+      });
+    }
+    if (typeof link.token !== "string" || link.token === "") return { url: link.url };
+    return { url: link.url, headers: { [previewTokenHeader]: link.token } };
   }
 
   runCode(code: string, options: RunCodeOptions): Promise<ExecResult> {

@@ -3,6 +3,7 @@
 import type { Daytona } from "@daytonaio/sdk";
 import { AuthenticationError, ConfigInvalidError } from "@sandport/core";
 import { z } from "zod";
+import { daytonaCapabilities } from "./daytona-capabilities.ts";
 
 /** Environment variable the API key falls back to when `apiKey` is not set. */
 export const apiKeyEnvironmentVariable = "DAYTONA_API_KEY";
@@ -156,4 +157,6 @@ export const daytonaTypeInfo = {
   type: "daytona",
   description: "Daytona sandboxes through the official @daytonaio/sdk (API key, optional target region).",
   settingsSchema: daytonaSettingsSchema,
+  // Light: the capabilities module imports nothing of the adapter, so a router can decide before loading it.
+  capabilities: (settings: DaytonaProviderSettings) => daytonaCapabilities(settings),
 } as const;

@@ -34,17 +34,17 @@ export function vercelCapabilities(settings: VercelProviderSettings): ProviderCa
       filesystem: true,
       // Command logs arrive as NDJSON while the command runs.
       streaming: true,
-      // Detached commands exist, but the contract's background cases need stdin, which Vercel
-      // commands do not have; spawn stays undeclared until that is settled (see README).
-      background: false,
+      // Detached commands: NDJSON logs, wait and kill (with the signal's number).
+      background: true,
       separateStderr: true,
-      // The command API has no stdin field.
+      // The command API has no stdin field, for exec as for spawn (writeStdin / closeStdin refuse).
       stdin: false,
       processStdin: false,
       // `image`: a Vercel Container Registry image.
       images: true,
-      // Ports must be declared at create (providerOptions ports); not exposed through the spec yet.
-      ports: false,
+      // Ports declared at create (the ports setting or providerOptions[id].ports), reached
+      // through the sandbox's `*.vercel.run` domains; other ports are refused.
+      ports: true,
       // stdout and stderr lines arrive in one ordered log stream.
       combinedOutput: true,
       snapshots: false,

@@ -19,5 +19,7 @@ afterAll(async () => {
 describeProviderContract({
   name: "vercel (Vercel API fake)",
   create: () => createVercelProvider({ providerId: "vercel", ...credentials }),
+  // Vercel routes only ports declared at create: the ones the port cases listen on.
+  request: { providerOptions: { vercel: { ports: [8123, 8124] } } },
   countLiveSandboxes: () => vercel.countLiveSandboxes(),
 });

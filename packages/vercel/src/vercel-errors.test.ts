@@ -127,6 +127,34 @@ describe("vercel errors", () => {
     }
   }, 30_000);
 
+  it("maps an HTML page instead of JSON (200 and 502) to provider_unavailable, without the page or the token it echoes", async () => {
+    vercel.failNext({ kind: "malformed", body: "html" }, { route: "create" });
+    const ok = await failure(() => provider.create({}));
+    expect(ok).toMatchObject({ code: "provider_unavailable", isRetryable: false, providerId: "vercel" });
+    expect(requestsTo("create")).toBe(1);
+    vercel.clearCalls();
+    vercel.failNext({ kind: "malformed", body: "html", status: 502 }, { route: "create", times: 3 });
+    const gateway = await failure(() => provider.create({}));
+    expect(gateway).toMatchObject({ code: "provider_unavailable", isRetryable: true });
+    // The SDK retried the 502 twice itself.
+    expect(requestsTo("create")).toBe(3);
+    for (const error of [ok, gateway]) {
+      expect(error.message).not.toMatch(/<html|Bad Gateway|Authorization/i);
+    }
+    expect(await vercel.countLiveSandboxes()).toBe(0);
+
+    // On a sandbox's own call too: exec's command start answered by an HTML page.
+    const sandbox = await provider.create({});
+    try {
+      vercel.failNext({ kind: "malformed", body: "html" }, { route: "command" });
+      const exec = await failure(() => sandbox.exec(["true"]));
+      expect(exec).toMatchObject({ code: "provider_unavailable" });
+      expect(exec.message).not.toMatch(/<html|Authorization/i);
+    } finally {
+      await sandbox.destroy();
+    }
+  }, 15_000);
+
   it("maps a stopped session (410) to not_found and never resumes it", async () => {
     const sandbox = await provider.create({ ttlMs: 300 });
     await new Promise((resolve) => setTimeout(resolve, 600));

@@ -44,7 +44,7 @@ export interface VercelExecInput {
 }
 
 /** Resolves after `ms`, or at once when `work` settles first; never rejects. */
-async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
+export async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
     work.then(
@@ -58,7 +58,7 @@ async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Starts a detached command; what `spawn`-like callers build on. */
+/** Starts a detached command; what `exec` and `spawn` build on. */
 export async function startVercelCommand(input: VercelExecInput): Promise<VercelCommand> {
   const [cmd, ...args] = input.argv;
   try {
@@ -168,7 +168,8 @@ export async function runVercelCommand(input: VercelExecInput): Promise<ExecResu
   }
 }
 
-function asSandportError(error: unknown, sdk: VercelSdk, context: FailureContext): SandportError {
+/** A failure of a command's reads as a sandport error; reads cut without an abort are a broken stream. */
+export function asSandportError(error: unknown, sdk: VercelSdk, context: FailureContext): SandportError {
   const mapped = errorFromVercel(error, sdk, context);
   if (mapped.code === "aborted") {
     // The reads were cut without the caller aborting: the connection broke mid-command.

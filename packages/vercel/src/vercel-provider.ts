@@ -2,7 +2,7 @@
  * The `vercel` provider: Vercel Sandbox microVMs through the official `@vercel/sandbox` SDK.
  */
 import {
-  abandonIfAborted,
+  AbortedError,
   type CallOptions,
   type CreateSandboxRequest,
   defineProviderFactory,
@@ -13,6 +13,7 @@ import {
   NotFoundError,
   type ProviderCapabilities,
   type ProviderDiagnosis,
+  ProviderUnavailableError,
   parseCreateSandboxRequest,
   type SandboxInfo,
   type SandboxProvider,
@@ -92,25 +93,65 @@ export class VercelProvider implements SandboxProvider {
     });
   }
 
+  /**
+   * The create request is never cut by the caller's signal: Vercel may make the sandbox even when
+   * the connection drops, and the adapter would not know its name to delete it. An abort rejects
+   * at once instead, and the sandbox the request makes afterwards is destroyed.
+   */
   async #create(request: CreateSandboxRequest, options?: CallOptions): Promise<VercelSandbox> {
     const parsed = parseCreateSandboxRequest(request);
-    const parameters = mapCreateRequest(this.providerId, this.capabilities, parsed);
+    const parameters = mapCreateRequest(this.providerId, this.capabilities, parsed, this.#settings.ports);
     const signal = options?.signal;
     throwIfAborted(signal, this.providerId);
     const { sdk, credentials } = await this.#connect();
     throwIfAborted(signal, this.providerId);
+    const creating = this.#createAndCheck(sdk, { ...parameters, ...this.#access(credentials) });
+    if (signal === undefined) return creating;
+    return new Promise<VercelSandbox>((resolve, reject) => {
+      const onAbort = () =>
+        reject(new AbortedError("create: aborted", { cause: signal.reason, providerId: this.providerId }));
+      signal.addEventListener("abort", onAbort, { once: true });
+      creating.then(
+        (sandbox) => {
+          signal.removeEventListener("abort", onAbort);
+          if (!signal.aborted) return resolve(sandbox);
+          // The caller gave up while the sandbox started: it gets nothing, and nothing is left behind.
+          sandbox.destroy().catch(() => {});
+        },
+        (error: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /**
+   * `Sandbox.create`, then the checks of its answer. A sandbox whose answer fails a check is
+   * destroyed before the error leaves: it was made, and nobody else knows it.
+   */
+  async #createAndCheck(
+    sdk: VercelSdk,
+    parameters: Parameters<VercelSdk["Sandbox"]["create"]>[0] & { ports: number[] },
+  ): Promise<VercelSandbox> {
     let created: VercelSdkSandbox;
     try {
-      created = await sdk.Sandbox.create({
-        ...parameters,
-        ...this.#access(credentials),
-        ...(signal === undefined ? {} : { signal }),
-      });
+      created = await sdk.Sandbox.create(parameters);
     } catch (error) {
       throw errorFromVercel(error, sdk, { providerId: this.providerId, operation: "create" });
     }
-    // A caller who gave up while the sandbox started gets nothing, and nothing is left behind.
-    return abandonIfAborted(new VercelSandbox(this.#context(sdk), created), signal, this.providerId);
+    const sandbox = new VercelSandbox(this.#context(sdk), created);
+    // Every declared port needs its route, or exposePort could not keep its promise.
+    const routed = new Set(created.routes.map((route) => route.port));
+    const missing = parameters.ports.filter((port) => !routed.has(port));
+    if (missing.length > 0) {
+      await sandbox.destroy().catch(() => {});
+      throw new ProviderUnavailableError(
+        `create (Vercel API): the answer has no route for declared port ${missing.join(", ")}; the sandbox was destroyed`,
+        { providerId: this.providerId },
+      );
+    }
+    return sandbox;
   }
 
   /** `GET /v2/sandboxes/{name}` without resuming: a sandbox whose session ended is `not_found`. */

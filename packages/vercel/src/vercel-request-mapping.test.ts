@@ -60,7 +60,10 @@ describe("vercel request mapping", () => {
       );
       await expect(provider.create(request)).rejects.toMatchObject({ code: "unsupported_capability" });
     }
-    await expect(provider.create({ providerOptions: { vercel: { ports: [3000] } } })).rejects.toMatchObject({
+    // An option the adapter does not know is refused, never ignored.
+    await expect(
+      provider.create({ providerOptions: { vercel: { persistent: true } } }),
+    ).rejects.toMatchObject({
       code: "invalid_request",
     });
     await expect(

@@ -1,7 +1,9 @@
 /** Turns normalized sandport requests into what `@vercel/sandbox` takes. */
 import {
   allowlistEntryKind,
+  ConfigInvalidError,
   type CreateSandboxRequest,
+  describeIssues,
   InvalidRequestError,
   normalizeAbsolutePath,
   type ProviderCapabilities,
@@ -11,6 +13,7 @@ import {
 } from "@sandport/core";
 import { z } from "zod";
 import { memoryMbPerVcpu } from "./vercel-capabilities.ts";
+import { vercelPortsSchema } from "./vercel-settings.ts";
 
 /** The sandbox's working directory: where relative paths and commands start. */
 export const vercelWorkspaceRoot = "/vercel/sandbox";
@@ -22,6 +25,11 @@ export const maxVercelTags = 5;
 export const vercelProviderOptionsSchema = z.strictObject({
   /** Regions the sandbox may fail over to, in order (Vercel's `failoverRegions`). */
   failoverRegions: z.array(z.string().min(1)).min(1).optional(),
+  /**
+   * Ports `exposePort` may open, declared at create (Vercel routes only these). Replaces the
+   * provider's `ports` setting for this sandbox; `[]` declares none.
+   */
+  ports: vercelPortsSchema.optional(),
 });
 
 /** The network policy `@vercel/sandbox` takes. */
@@ -79,6 +87,7 @@ export function mapCreateRequest(
   providerId: string,
   capabilities: ProviderCapabilities,
   request: CreateSandboxRequest,
+  defaultPorts: readonly number[] = [],
 ): VercelCreateParameters {
   const options = parseProviderOptions(providerId, request, vercelProviderOptionsSchema);
   const reasons = unsupportedReasons(capabilities, request);
@@ -114,11 +123,22 @@ export function mapCreateRequest(
       );
     }
   }
+  let ports = options?.ports;
+  if (ports === undefined) {
+    const checked = vercelPortsSchema.safeParse([...defaultPorts]);
+    if (!checked.success) {
+      throw new ConfigInvalidError(
+        `invalid settings: ${describeIssues(checked.error, `providers.${providerId}.ports`)}`,
+        { providerId },
+      );
+    }
+    ports = checked.data;
+  }
   const vcpus = vcpusFor(request.resources);
   const networkPolicy = networkPolicyFor(request.network?.egress);
   return {
     persistent: false,
-    ports: [],
+    ports: [...ports],
     ...(request.ttlMs === undefined ? {} : { timeout: request.ttlMs }),
     ...(vcpus === undefined ? {} : { resources: { vcpus } }),
     ...(request.image === undefined ? {} : { image: request.image }),

@@ -7,6 +7,7 @@ import {
   defaultMaxListEntries,
   type ExecOptions,
   type ExecResult,
+  type ExposedPort,
   encodeSandboxId,
   type FileInfo,
   InvalidRequestError,
@@ -20,12 +21,15 @@ import {
   type RemoveFileOptions,
   type RunCodeOptions,
   type Sandbox,
+  type SandboxProcess,
+  type SpawnOptions,
+  throwIfAborted,
   toSandportError,
   UnsupportedCapabilityError,
 } from "@sandport/core";
 import type { Session, Sandbox as VercelSdkSandbox } from "@vercel/sandbox";
 import { errorFromApiError, errorFromVercel } from "./vercel-errors.ts";
-import { runVercelCommand } from "./vercel-exec.ts";
+import { runVercelCommand, type VercelExecInput } from "./vercel-exec.ts";
 import {
   listVercelFiles,
   makeVercelDirectory,
@@ -34,6 +38,7 @@ import {
   statVercelFile,
   type VercelFileContext,
 } from "./vercel-files.ts";
+import { spawnVercelProcess } from "./vercel-process.ts";
 import {
   resolveWorkingDirectory,
   resolveWorkspacePath,
@@ -105,10 +110,31 @@ export class VercelSandbox implements Sandbox {
     return this.#attributed("exec", () => this.#exec(command, options));
   }
 
-  async #exec(command: Command, options?: ExecOptions): Promise<ExecResult> {
+  #exec(command: Command, options?: ExecOptions): Promise<ExecResult> {
+    return this.#prepare("exec", command, options).then(runVercelCommand);
+  }
+
+  /** Starts a command in the background: a Vercel detached command (see `vercel-process.ts`). */
+  spawn(command: Command, options?: SpawnOptions): Promise<SandboxProcess> {
+    return this.#attributed("spawn", async () => {
+      const {
+        onStdout: _onStdout,
+        onStderr: _onStderr,
+        ...input
+      } = await this.#prepare("spawn", command, options);
+      return spawnVercelProcess(input);
+    });
+  }
+
+  /** Checks a command and its options (before anything is sent) and resolves its working directory. */
+  async #prepare(
+    verb: "exec" | "spawn",
+    command: Command,
+    options: ExecOptions | SpawnOptions | undefined,
+  ): Promise<VercelExecInput> {
     const { providerId, sdk } = this.#context;
     const parsed = parseCommand(command);
-    const checked = parseExecOptions(options);
+    const checked = parseExecOptions<ExecOptions>(options);
     if (checked.stdin !== undefined) {
       throw new UnsupportedCapabilityError(
         `provider "${providerId}" does not support stdin: Vercel's command API takes none`,
@@ -116,11 +142,11 @@ export class VercelSandbox implements Sandbox {
       );
     }
     if (checked.signal?.aborted)
-      throw new AbortedError("exec: aborted", { cause: checked.signal.reason, providerId });
+      throw new AbortedError(`${verb}: aborted`, { cause: checked.signal.reason, providerId });
     const cwd = resolveWorkingDirectory(checked.cwd);
-    const operation = `exec ${JSON.stringify("shell" in parsed ? "sh" : parsed[0])}`;
+    const operation = `${verb} ${JSON.stringify("shell" in parsed ? "sh" : parsed[0])}`;
     if (checked.cwd !== undefined) await this.#assertDirectory(cwd, checked.cwd, checked.signal);
-    return runVercelCommand({
+    return {
       session: this.#session,
       sdk,
       // Only the program: arguments and env values may hold secrets.
@@ -133,6 +159,34 @@ export class VercelSandbox implements Sandbox {
       maxOutputBytes: checked.maxOutputBytes,
       onStdout: checked.onStdout,
       onStderr: checked.onStderr,
+    };
+  }
+
+  /**
+   * The public URL of `port` (`https://<subdomain>.vercel.run`, the SDK's `domain(port)`). Vercel
+   * routes only the ports declared when the sandbox was created (`providerOptions[id].ports` or
+   * the `ports` setting); any other port is `invalid_request`, never a URL that leads nowhere.
+   * Nothing is sent: the routes came with the sandbox.
+   */
+  exposePort(port: number, options?: CallOptions): Promise<ExposedPort> {
+    return this.#attributed(`exposePort ${String(port)}`, async () => {
+      const { providerId } = this.#context;
+      if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+        throw new InvalidRequestError(`port: must be an integer from 1 to 65535 (got ${String(port)})`, {
+          providerId,
+        });
+      }
+      throwIfAborted(options?.signal, providerId);
+      const declared = this.#session.routes.map((route) => route.port);
+      if (!declared.includes(port)) {
+        throw new InvalidRequestError(
+          `port ${port} was not declared when sandbox ${this.id} was created (declared: ${
+            declared.length === 0 ? "none" : declared.join(", ")
+          }); Vercel routes only ports declared at create: list it in providerOptions.${providerId}.ports or the provider's ports setting`,
+          { providerId },
+        );
+      }
+      return { url: this.#session.domain(port) };
     });
   }
 
@@ -270,18 +324,14 @@ export class VercelSandbox implements Sandbox {
   }
 
   /**
-   * Stops the session (ending every command at once) and deletes the sandbox. Idempotent: a session
-   * already stopped (410) or a sandbox already gone (404) is what destroy wants.
+   * Deletes the sandbox, which stops its running session first (ending every command at once), as
+   * Vercel documents for `DELETE /v2/sandboxes/{name}`: one request. Idempotent: a sandbox already
+   * gone (404, or 410 for its session) is what destroy wants.
    */
   async destroy(options?: CallOptions): Promise<void> {
     const { sdk, destroyed } = this.#context;
     if (destroyed.has(this.name)) return;
     const signal = options?.signal;
-    try {
-      await this.#session.stop({ ...(signal === undefined ? {} : { signal }) });
-    } catch (error) {
-      if (!isApiStatus(error, sdk, [404, 410])) throw this.#destroyError(error);
-    }
     try {
       await this.#sandbox.delete({ ...(signal === undefined ? {} : { signal }) });
     } catch (error) {

@@ -1,6 +1,7 @@
 /** Settings of the `vercel` provider, their config schema, and lazy credential loading. */
 import { AuthenticationError, ConfigInvalidError } from "@sandport/core";
 import { z } from "zod";
+import { vercelCapabilities } from "./vercel-capabilities.ts";
 
 /** Environment variables the credentials fall back to, by setting. */
 export const credentialEnvironmentVariables = {
@@ -71,6 +72,12 @@ export interface VercelProviderSettings {
    * or the sandbox's own timeout stops it).
    */
   defaultTimeoutMs?: number;
+  /**
+   * Ports declared on every sandbox at create, which `exposePort` may then open (Vercel routes
+   * only ports declared up front; at most 15). A request's `providerOptions[id].ports` replaces
+   * them. Default: none, so `exposePort` refuses every port until some are declared.
+   */
+  ports?: readonly number[];
   /** The `fetch` the SDK uses for every request. Default: the global `fetch`. The test seam. */
   fetch?: typeof fetch;
   /**
@@ -83,6 +90,15 @@ export interface VercelProviderSettings {
 /** The part of `@vercel/sandbox` the adapter uses. */
 export type VercelSdk = Pick<typeof import("@vercel/sandbox"), "Sandbox" | "APIError" | "StreamError">;
 
+/** Most ports one Vercel sandbox may declare (`ports` at create). */
+export const maxVercelPorts = 15;
+
+/** A list of ports to declare at create: distinct TCP ports, at most {@link maxVercelPorts}. */
+export const vercelPortsSchema = z
+  .array(z.number().int().min(1).max(65_535))
+  .max(maxVercelPorts)
+  .refine((ports) => new Set(ports).size === ports.length, "must not repeat a port");
+
 /** Strict schema of the settings as they appear in `sandport.json` (without `type`). */
 export const vercelSettingsSchema = z.strictObject({
   token: z.string().min(1).optional(),
@@ -94,6 +110,7 @@ export const vercelSettingsSchema = z.strictObject({
   maxTimeoutMs: z.number().int().positive().optional(),
   maxVcpus: z.number().int().positive().max(64).optional(),
   defaultTimeoutMs: z.number().int().positive().optional(),
+  ports: vercelPortsSchema.optional(),
 });
 
 /** The credentials the SDK takes, all three together (so it never looks for OIDC or a login). */
@@ -153,4 +170,6 @@ export const vercelTypeInfo = {
   type: "vercel",
   description: "Vercel Sandbox microVMs through the official @vercel/sandbox SDK (token, team and project).",
   settingsSchema: vercelSettingsSchema,
+  // Light: the capabilities module imports nothing of the adapter, so a router can decide before loading it.
+  capabilities: (settings: VercelProviderSettings) => vercelCapabilities(settings),
 } as const;

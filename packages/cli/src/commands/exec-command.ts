@@ -3,7 +3,7 @@ import { type SandboxProvider, UnsupportedCapabilityError } from "@sandport/core
 import type { Command } from "commander";
 import type { CliContext } from "../cli-context.ts";
 import type { CliEnvironment } from "../cli-environment.ts";
-import { createConfiguredProvider } from "../configured-provider.ts";
+import { createConfiguredProvider, isRouter } from "../configured-provider.ts";
 import { parseTimeoutOption } from "../option-parsers.ts";
 import { runInSandbox } from "../sandbox-session.ts";
 
@@ -41,11 +41,19 @@ export async function executeExecCommand(
   options: ExecCommandOptions,
   context: CliContext,
 ): Promise<number> {
-  const provider = await createConfiguredProvider(context, options.provider, "shell");
-  const stdin = await forwardedStdin(context.environment, provider);
+  const provider = await createConfiguredProvider(context, options.provider);
+  const routed = isRouter(provider);
+  const stdin = await forwardedStdin(context.environment, provider, routed);
   return runInSandbox({
     provider,
-    request: {},
+    // Routed, the request says what the command needs, so the router picks a provider that has it:
+    // a shell, and input when some is piped. A named provider gets the request as is.
+    request: routed
+      ? {
+          runtime: "shell",
+          ...(stdin === undefined ? {} : { providerOptions: { router: { needs: ["stdin"] } } }),
+        }
+      : {},
     environment: context.environment,
     json: options.json === true,
     verbose: context.globalOptions().verbose === true,
@@ -65,11 +73,13 @@ export async function executeExecCommand(
 async function forwardedStdin(
   environment: CliEnvironment,
   provider: SandboxProvider,
+  routed: boolean,
 ): Promise<Uint8Array | undefined> {
   if (environment.stdinIsTTY !== false || environment.readStdinBytes === undefined) return undefined;
   const bytes = await environment.readStdinBytes();
   if (bytes.length === 0) return undefined;
-  if (!provider.capabilities.features.stdin) {
+  // The router checks each candidate instead (the request says it needs stdin).
+  if (!routed && !provider.capabilities.features.stdin) {
     throw new UnsupportedCapabilityError(
       `standard input is piped, and provider "${provider.providerId}" cannot pass input to a command (features.stdin is false); run without piped input, e.g. with < /dev/null`,
       { providerId: provider.providerId },

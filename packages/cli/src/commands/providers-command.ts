@@ -43,24 +43,35 @@ export function registerProvidersCommand(program: Command, context: CliContext):
     });
 }
 
-/** Every configured provider with the capabilities its factory declares for its settings; nothing is built. */
+/**
+ * Every configured provider with the capabilities its type declares for its settings; nothing is
+ * built, and an adapter is imported only when its type cannot describe itself without it.
+ */
 export async function listProviders(context: CliContext): Promise<ProviderListing[]> {
   const { environment, registry } = context;
   const { config } = loadCliConfig({ registry, environment, path: context.globalOptions().config });
-  await loadProviderTypes(registry, config);
   const defaultName = defaultProviderName(config);
-  return Object.entries(config.providers).map(([name, entry]) => {
+  const listings: ProviderListing[] = [];
+  for (const [name, entry] of Object.entries(config.providers)) {
     const listing = { name, type: entry.type, default: name === defaultName };
     try {
       // Validated settings with references unresolved: a missing secret does not hide a provider.
-      const { factory, settings } = configuredProvider(name, { config, registry });
-      return { ...listing, capabilities: factory.capabilities(settings, { providerId: name }) };
+      const { type, ...settings } = entry;
+      let capabilities = registry.capabilities(type, settings, { providerId: name });
+      if (capabilities === undefined) {
+        await loadProviderTypes(registry, config, name);
+        capabilities = configuredProvider(name, { config, registry }).factory.capabilities(settings, {
+          providerId: name,
+        });
+      }
+      listings.push({ ...listing, capabilities: capabilities as ProviderCapabilities });
     } catch (error) {
       // One broken entry must not hide the others; it is listed with its reason instead.
       const failure = toSandportError(error, name);
-      return { ...listing, error: { code: failure.code, message: context.redact(failure.message) } };
+      listings.push({ ...listing, error: { code: failure.code, message: context.redact(failure.message) } });
     }
-  });
+  }
+  return listings;
 }
 
 /** Runs `sandport providers`; returns the exit code (non-zero when a provider could not be built). */

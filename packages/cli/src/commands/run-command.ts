@@ -55,7 +55,7 @@ export async function executeRunCommand(
   const { environment } = context;
   const code = await readCode(file, options.eval, environment);
   const runtime = resolveRuntime(options.lang, file === "-" ? undefined : file);
-  const provider = await createConfiguredProvider(context, options.provider, runtime);
+  const provider = await createConfiguredProvider(context, options.provider);
   return runInSandbox({
     provider,
     request: { runtime },

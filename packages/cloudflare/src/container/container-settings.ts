@@ -2,6 +2,7 @@
 import { AuthenticationError, ConfigInvalidError } from "@sandport/core";
 import { z } from "zod";
 import { isHeaderSafeToken, isSafeEndpointUrl } from "../endpoint-rules.ts";
+import { containerCapabilities } from "./container-capabilities.ts";
 
 /** Environment variable the bearer token falls back to when `token` is not set. */
 export const tokenEnvironmentVariable = "CLOUDFLARE_SANDBOX_TOKEN";
@@ -161,4 +162,6 @@ export const cloudflareContainerTypeInfo = {
   description:
     "Linux containers of @cloudflare/sandbox, through the team's deployed sandbox bridge (HTTPS, bearer token).",
   settingsSchema: cloudflareContainerSettingsSchema,
+  // Light: the capabilities module imports nothing of the adapter, so a router can decide before loading it.
+  capabilities: (settings: CloudflareContainerProviderSettings) => containerCapabilities(settings),
 } as const;

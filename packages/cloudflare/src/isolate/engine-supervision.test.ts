@@ -85,6 +85,15 @@ describe("engine supervision", () => {
     expect(after).toMatchObject({ exitCode: 0, value: "still here" });
   });
 
+  it("leaves the host's SIGINT and SIGTERM handling as it was (miniflare's exit-at-once listeners removed)", async () => {
+    const before = ["SIGINT", "SIGTERM"].map((signal) => process.listeners(signal as NodeJS.Signals));
+    provider = createCloudflareIsolateProvider({ engines: 1 });
+    await using sandbox = await provider.create({});
+    expect(await run(sandbox, "return 1")).toMatchObject({ value: 1 });
+    const after = ["SIGINT", "SIGTERM"].map((signal) => process.listeners(signal as NodeJS.Signals));
+    expect(after).toEqual(before);
+  });
+
   it("stops an aborted run with its engine, so the next run needs no wait for the abandoned one", async () => {
     provider = createCloudflareIsolateProvider({ engines: 1 });
     await using abandoned = await provider.create({});

@@ -1,7 +1,9 @@
 /** Settings of the `cloudflare-isolate` provider, with their defaults. */
 import { availableParallelism } from "node:os";
+import type { ProviderContext } from "@sandport/core";
 import { z } from "zod";
 import type { EgressLookup } from "./egress-proxy.ts";
+import { isolateCapabilities } from "./isolate-capabilities.ts";
 import { defaultMaxFilesBytes } from "./isolate-worker-protocol.ts";
 
 /** Where the isolates run. */
@@ -174,4 +176,7 @@ export const cloudflareIsolateTypeInfo = {
   description:
     "JavaScript/TypeScript in fresh V8 isolates (Cloudflare Worker Loader): on this machine under workerd (mode local) or on a deployed isolate Worker (mode remote).",
   settingsSchema: cloudflareIsolateSettingsSchema,
+  // Light: the capabilities module imports nothing of the adapter, so a router can decide before loading it.
+  capabilities: (settings: CloudflareIsolateProviderSettings, context: ProviderContext) =>
+    isolateCapabilities(resolveIsolateSettings({ ...settings, providerId: context.providerId })),
 } as const;

@@ -109,6 +109,27 @@ export interface IsolateWorkerInstance {
   dispose(): Promise<void>;
 }
 
+const interruptSignals = ["SIGINT", "SIGTERM"] as const;
+
+function signalListeners(): Map<string, Set<unknown>> {
+  return new Map(interruptSignals.map((signal) => [signal, new Set<unknown>(process.listeners(signal))]));
+}
+
+/**
+ * Miniflare adds SIGINT and SIGTERM listeners that exit the process at once (after killing
+ * workerd): in a program that handles those signals itself (a daemon draining its calls, a CLI
+ * destroying its sandbox) that cuts the shutdown short. They are removed again, so the host keeps
+ * its own signal behaviour; miniflare's "exit" hook stays, and the engines also die with the host
+ * when it is killed outright (see engine-process.ts).
+ */
+function keepHostSignals(before: Map<string, Set<unknown>>): void {
+  for (const signal of interruptSignals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener as () => void);
+    }
+  }
+}
+
 /** Starts workerd with the isolate Worker on loopback. */
 export function startIsolateWorker(options: IsolateWorkerOptions): Promise<IsolateWorkerInstance> {
   const variables: MiniflareVariables = {};
@@ -124,6 +145,7 @@ async function startMiniflare(options: IsolateWorkerOptions): Promise<IsolateWor
   // Loaded when an engine starts, not when the package is imported: miniflare costs ~250 ms and
   // ~80 MB at import, which a CLI run on another provider must not pay.
   const { Miniflare, NoOpLog } = await import("miniflare");
+  const signalListenersBefore = signalListeners();
   const miniflare = new Miniflare({
     modules: isolateWorkerModules(),
     modulesRoot: packageDirectory,
@@ -154,6 +176,7 @@ async function startMiniflare(options: IsolateWorkerOptions): Promise<IsolateWor
       stderr.resume();
     },
   });
+  keepHostSignals(signalListenersBefore);
   let url: URL;
   try {
     url = await miniflare.ready;

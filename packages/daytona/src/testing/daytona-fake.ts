@@ -6,7 +6,9 @@
  * download, working directory). Session command logs stream over a real WebSocket, framed as the
  * SDK expects (`01 01 01` before stdout bytes, `02 02 02` before stderr bytes), closed when the
  * command ends. Commands and files are real: a machine runs them (by default one
- * `@sandport/local` sandbox per Daytona sandbox). Every call is recorded; faults can be queued.
+ * `@sandport/local` sandbox per Daytona sandbox). Preview links (`/sandbox/{id}/ports/{port}/preview-url`)
+ * point at a loopback HTTP proxy per sandbox port that checks the link's token header and forwards
+ * to the machine's port. Every call is recorded; faults can be queued.
  *
  * ```ts
  * const daytona = createDaytonaFake({ apiUrl: "https://daytona.test/api", apiKey: "test-key" });
@@ -16,7 +18,13 @@
  * ```
  */
 import { Buffer } from "node:buffer";
-import type { IncomingMessage } from "node:http";
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { type FileInfo, normalizeAbsolutePath, SandportError } from "@sandport/core";
 import { HttpResponse, http, passthrough, type RequestHandler } from "msw";
@@ -36,7 +44,15 @@ export interface DaytonaFakeOptions {
 }
 
 /** Which group of routes a request belongs to (for faults and recorded calls). */
-export type DaytonaFakeRoute = "create" | "get" | "delete" | "list" | "lifecycle" | "toolbox" | "logs";
+export type DaytonaFakeRoute =
+  | "create"
+  | "get"
+  | "delete"
+  | "list"
+  | "lifecycle"
+  | "preview"
+  | "toolbox"
+  | "logs";
 
 /** One request the fake received. */
 export interface RecordedDaytonaCall {
@@ -50,8 +66,12 @@ export interface RecordedDaytonaCall {
 
 /** A fault for the next matching request(s). */
 export type DaytonaFakeFault =
-  /** An error answer with this status (and `Retry-After` when given). */
-  | { kind: "status"; status: number; retryAfter?: string; code?: string }
+  /**
+   * An error answer with this status (and `Retry-After` when given). With `applied`, the request
+   * takes effect first (a create makes its sandbox) and only the answer is the error, as when a
+   * gateway times out on a call the API still completed.
+   */
+  | { kind: "status"; status: number; retryAfter?: string; code?: string; applied?: boolean }
   /** A 200 answer whose body is not JSON. */
   | { kind: "malformed" }
   /** The request is served after `delayMs`. */
@@ -96,7 +116,32 @@ interface FakeSandbox {
   sessions: Map<string, FakeSession>;
   /** When Daytona would destroy it (`ttlMinutes`). */
   destroyAt: number | undefined;
+  /** While `state` is `creating`: how many more reads answer `creating` before it is `started`. */
+  creatingReads: number;
+  /** Preview proxies by sandbox port. */
+  previews: Map<number, Promise<PreviewProxy>>;
 }
+
+/** A loopback HTTP server standing for a preview link's host. */
+interface PreviewProxy {
+  server: Server;
+  url: string;
+  token: string;
+}
+
+/** The header Daytona's preview proxy reads a private sandbox's token from. */
+const previewTokenHeader = "x-daytona-preview-token";
+// Hop-by-hop headers a proxy does not forward (RFC 9110, 7.6.1).
+const hopByHopHeaders = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "host",
+]);
 
 const stdoutMarker = new Uint8Array([1, 1, 1]);
 const stderrMarker = new Uint8Array([2, 2, 2]);
@@ -123,6 +168,51 @@ function errorAnswer(status: number, message: string, code?: string, source = "D
   );
 }
 
+/** Headers a proxy passes on: all but hop-by-hop ones and those named in `drop`. */
+function forwardedHeaders(
+  headers: IncomingMessage["headers"],
+  drop: string[] = [],
+): Record<string, string | string[]> {
+  const kept: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || hopByHopHeaders.has(name) || drop.includes(name)) continue;
+    kept[name] = value;
+  }
+  return kept;
+}
+
+/**
+ * Serves one request to a preview link: 401 without the link's token (Daytona's proxy asks a
+ * private sandbox's visitors to authenticate), else the request forwarded to the sandbox port;
+ * 502 when nothing answers there.
+ */
+function forward(request: IncomingMessage, response: ServerResponse, token: string, target: URL): void {
+  if (request.headers[previewTokenHeader] !== token) {
+    request.resume();
+    response.writeHead(401, { "content-type": "text/plain" }).end("preview token missing or wrong");
+    return;
+  }
+  const outgoing = httpRequest(
+    {
+      host: target.hostname,
+      port: target.port,
+      method: request.method,
+      path: request.url,
+      headers: { ...forwardedHeaders(request.headers, [previewTokenHeader]), host: target.host },
+    },
+    (answer) => {
+      response.writeHead(answer.statusCode ?? 502, forwardedHeaders(answer.headers));
+      answer.pipe(response);
+      answer.on("error", () => response.destroy());
+    },
+  );
+  outgoing.on("error", () => {
+    if (response.headersSent) response.destroy();
+    else response.writeHead(502, { "content-type": "text/plain" }).end("nothing answers on the sandbox port");
+  });
+  request.pipe(outgoing);
+}
+
 /** The fake. Build it with {@link createDaytonaFake}. */
 export class DaytonaFake {
   /** msw handlers answering for the API and the toolbox. */
@@ -138,8 +228,11 @@ export class DaytonaFake {
   readonly #server: WebSocketServer;
   readonly #listening: Promise<number>;
   readonly #sockets = new Set<WebSocket>();
+  /** `127.0.0.1:<port>` of every preview proxy and of the machine ports they forward to (passed through msw). */
+  readonly #loopbackOrigins = new Set<string>();
   #port: number | undefined;
   #nextId = 1;
+  #creatingReads = 0;
 
   constructor(options: DaytonaFakeOptions = {}) {
     this.apiUrl = (options.apiUrl ?? "https://daytona.fake/api").replace(/\/+$/, "");
@@ -172,6 +265,14 @@ export class DaytonaFake {
         },
         ({ request }) => this.#handleToolbox(request),
       ),
+      // Preview links and what they forward to are real loopback servers: msw lets them through.
+      http.all(
+        ({ request }) => {
+          const url = new URL(request.url);
+          return url.hostname === "127.0.0.1" && this.#loopbackOrigins.has(url.host);
+        },
+        () => passthrough(),
+      ),
     ];
   }
 
@@ -193,6 +294,15 @@ export class DaytonaFake {
   /** Drops faults not yet used. */
   clearFaults(): void {
     this.#faults.length = 0;
+  }
+
+  /**
+   * The next sandbox created is answered in state `creating` (as Daytona answers a sandbox whose
+   * runner is still starting it), and stays `creating` for `reads` more reads of it before it is
+   * `started`: the SDK then polls it, as it does against Daytona.
+   */
+  startNextSlowly(reads: number): void {
+    this.#creatingReads = reads;
   }
 
   /** Sandboxes that exist (any state but destroyed), after applying lifetimes that ran out. */
@@ -217,6 +327,7 @@ export class DaytonaFake {
     await Promise.all([...this.#sandboxes.values()].map((sandbox) => this.#destroy(sandbox)));
     for (const socket of this.#sockets) socket.terminate();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#loopbackOrigins.clear();
     await this.#machines.dispose?.();
   }
 
@@ -251,7 +362,17 @@ export class DaytonaFake {
 
   /** Applies a queued fault; returns an answer to send instead, or undefined to serve normally. */
   async #applyFault(route: DaytonaFakeRoute): Promise<Response | undefined> {
-    const fault = this.#takeFault(route);
+    return this.#answerFault(this.#takeFault(route));
+  }
+
+  /** The error answer of a status fault. */
+  #faultAnswer(fault: { status: number; retryAfter?: string; code?: string }): Response {
+    const response = errorAnswer(fault.status, `injected HTTP ${fault.status}`, fault.code);
+    if (fault.retryAfter !== undefined) response.headers.set("retry-after", fault.retryAfter);
+    return response;
+  }
+
+  async #answerFault(fault: DaytonaFakeFault | undefined): Promise<Response | undefined> {
     if (fault === undefined) return undefined;
     if (fault.kind === "slow") {
       await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
@@ -263,11 +384,7 @@ export class DaytonaFake {
         headers: { "content-type": "application/json" },
       });
     }
-    if (fault.kind === "status") {
-      const response = errorAnswer(fault.status, `injected HTTP ${fault.status}`, fault.code);
-      if (fault.retryAfter !== undefined) response.headers.set("retry-after", fault.retryAfter);
-      return response;
-    }
+    if (fault.kind === "status") return this.#faultAnswer(fault);
     return undefined;
   }
 
@@ -284,6 +401,15 @@ export class DaytonaFake {
   async #destroy(sandbox: FakeSandbox): Promise<void> {
     if (sandbox.state === "destroyed") return;
     sandbox.state = "destroyed";
+    const previews = [...sandbox.previews.values()];
+    sandbox.previews.clear();
+    for (const preview of previews) {
+      const proxy = await preview.catch(() => undefined);
+      if (proxy === undefined) continue;
+      this.#loopbackOrigins.delete(new URL(proxy.url).host);
+      proxy.server.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.server.close(() => resolve()));
+    }
     for (const session of sandbox.sessions.values()) {
       for (const command of session.commands.values()) command.stop.abort();
     }
@@ -353,16 +479,28 @@ export class DaytonaFake {
     if (segments[0] === "sandbox" && segments.length === 1) route = method === "POST" ? "create" : "list";
     else if (segments[0] === "sandbox" && segments.length === 2)
       route = method === "DELETE" ? "delete" : "get";
+    else if (segments[0] === "sandbox" && segments[2] === "ports") route = "preview";
     const body = await this.#record(request, route, `${url.pathname}${url.search}`);
     if (!this.#authorized(request)) return errorAnswer(401, "Unauthorized");
-    const faulted = await this.#applyFault(route);
+    const fault = this.#takeFault(route);
+    if (fault?.kind === "status" && fault.applied === true && route === "create") {
+      // The sandbox is made; only the answer is lost.
+      await this.#create(body);
+      return this.#faultAnswer(fault);
+    }
+    const faulted = await this.#answerFault(fault);
     if (faulted !== undefined) return faulted;
     if (segments[0] !== "sandbox") return errorAnswer(404, `Cannot ${method} ${url.pathname}`);
     if (route === "create") return this.#create(body);
     if (route === "list") return this.#list(url);
     const sandbox = this.#find(segments[1] as string);
     if (sandbox === undefined) return errorAnswer(404, `Sandbox with ID or name ${segments[1]} not found`);
-    if (route === "get") return HttpResponse.json(await this.#dto(sandbox));
+    if (route === "get") {
+      // A sandbox being created starts after a number of reads (see startNextSlowly).
+      if (sandbox.state === "creating" && --sandbox.creatingReads <= 0) sandbox.state = "started";
+      return HttpResponse.json(await this.#dto(sandbox));
+    }
+    if (route === "preview") return this.#preview(sandbox, segments, method);
     if (route === "delete") {
       sandbox.state = "destroying";
       const answer = await this.#dto(sandbox);
@@ -390,6 +528,56 @@ export class DaytonaFake {
     return errorAnswer(404, `Cannot ${method} ${url.pathname}`);
   }
 
+  /** `GET /sandbox/{id}/ports/{port}/preview-url`: a link to this sandbox port's loopback proxy. */
+  async #preview(sandbox: FakeSandbox, segments: string[], method: string): Promise<Response> {
+    if (method !== "GET" || segments.length !== 5 || segments[4] !== "preview-url") {
+      return errorAnswer(404, `Cannot ${method} /sandbox/${segments.slice(1).join("/")}`);
+    }
+    const port = Number(segments[3]);
+    // Daytona previews ports 3000-9999.
+    if (!Number.isInteger(port) || port < 3000 || port > 9999) {
+      return errorAnswer(400, "port must be between 3000 and 9999");
+    }
+    if (sandbox.state !== "started") return errorAnswer(409, `sandbox is ${sandbox.state}`);
+    let preview = sandbox.previews.get(port);
+    if (preview === undefined) {
+      preview = this.#startPreview(sandbox, port);
+      sandbox.previews.set(port, preview);
+      const current = preview;
+      preview.catch(() => {
+        if (sandbox.previews.get(port) === current) sandbox.previews.delete(port);
+      });
+    }
+    try {
+      const { url, token } = await preview;
+      return HttpResponse.json({ sandboxId: sandbox.id, url, token });
+    } catch {
+      return errorAnswer(500, "the preview proxy could not start");
+    }
+  }
+
+  /** Starts the proxy of a preview link: the token checked, everything else forwarded to the machine's port. */
+  async #startPreview(sandbox: FakeSandbox, port: number): Promise<PreviewProxy> {
+    const machine = await sandbox.machine;
+    if (machine.exposePort === undefined) throw new Error("this machine exposes no ports");
+    const target = new URL(await machine.exposePort(port));
+    this.#loopbackOrigins.add(target.host);
+    const token = crypto.randomUUID().replaceAll("-", "");
+    const server = createServer((request, response) => forward(request, response, token, target));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve());
+    });
+    const { port: proxyPort } = server.address() as AddressInfo;
+    this.#loopbackOrigins.add(`127.0.0.1:${proxyPort}`);
+    if (sandbox.state === "destroyed") {
+      // Destroyed while the proxy started: nothing may keep listening for it.
+      server.close();
+      throw new Error("the sandbox was destroyed");
+    }
+    return { server, url: `http://127.0.0.1:${proxyPort}`, token };
+  }
+
   async #create(body: unknown): Promise<Response> {
     if (body === null || typeof body !== "object")
       return errorAnswer(400, "request body must be a JSON object");
@@ -414,10 +602,14 @@ export class DaytonaFake {
       typeof record.ttlMinutes === "number" && record.ttlMinutes > 0 ? record.ttlMinutes : undefined;
     const machine = this.#machines.start({ env: { ...env } });
     machine.catch(() => {});
+    const creatingReads = this.#creatingReads;
+    this.#creatingReads = 0;
     const sandbox: FakeSandbox = {
       id,
       name: name ?? id,
-      state: "started",
+      state: creatingReads > 0 ? "creating" : "started",
+      creatingReads,
+      previews: new Map(),
       createdAt: new Date(),
       body: record,
       labels: { ...labels },

@@ -34,6 +34,11 @@ export interface FakeMachine {
   makeDirectory(path: string): Promise<void>;
   removeFile(path: string, recursive: boolean): Promise<void>;
   renameFile(from: string, to: string): Promise<void>;
+  /**
+   * A loopback URL (`http://127.0.0.1:<port>`) reaching `port` inside the machine, for preview
+   * links. Without it the fake's preview links fail.
+   */
+  exposePort?(port: number): Promise<string>;
   /** Whether `path` lies in the area the machine lets the sandbox user read and write. */
   isAccessible(path: string): boolean;
   /** Stops everything and discards the sandbox. */
@@ -112,6 +117,12 @@ class LocalMachine implements FakeMachine {
 
   renameFile(from: string, to: string): Promise<void> {
     return this.#sandbox.renameFile(from, to);
+  }
+
+  async exposePort(port: number): Promise<string> {
+    const expose = this.#sandbox.exposePort?.bind(this.#sandbox);
+    if (expose === undefined) throw new Error("the local sandbox exposes no ports");
+    return (await expose(port)).url;
   }
 
   async destroy(): Promise<void> {

@@ -12,6 +12,7 @@ export {
   type VercelFault,
   type VercelRoute,
   vercelApiBase,
+  vercelRunDomain,
 } from "./vercel-fake.ts";
 export {
   type FakeVm,

@@ -117,6 +117,12 @@ class LocalVm implements FakeVm {
     return result.exitCode === 0;
   }
 
+  async exposePort(port: number): Promise<string> {
+    const expose = this.#sandbox.exposePort?.bind(this.#sandbox);
+    if (expose === undefined) throw new Error("the local sandbox cannot expose ports");
+    return (await expose(port)).url;
+  }
+
   async stop(): Promise<void> {
     await this.#sandbox.destroy();
   }

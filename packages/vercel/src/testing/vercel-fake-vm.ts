@@ -42,6 +42,12 @@ export interface FakeVm {
   writeFile(path: string, data: Uint8Array): Promise<boolean>;
   /** Makes one directory; false when the VM refused (exists, no parent, no permission). */
   makeDirectory(path: string): Promise<boolean>;
+  /**
+   * A URL on this machine (e.g. `http://127.0.0.1:41234`) that reaches TCP `port` inside the VM,
+   * for the fake's `*.vercel.run` routes. Without it, a route answers 502 as for a port nothing
+   * listens on.
+   */
+  exposePort?(port: number): Promise<string>;
   /** Stops the machine: every process ends and its files are gone. */
   stop(): Promise<void>;
 }

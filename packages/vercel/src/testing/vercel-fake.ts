@@ -7,6 +7,18 @@
  * A session stops at its `timeout`; a stopped session answers 410. Every request is recorded, and
  * faults can be queued for the next requests.
  *
+ * Ports declared at create (`ports`) get routes (`{ port, subdomain, url }`), and the sandbox's
+ * public domains (`https://<subdomain>.vercel.run`, what the SDK's `domain(port)` gives) are served
+ * by msw too: a request there is forwarded to the port inside the VM (through the VM's
+ * `exposePort`), and answers 502 when nothing listens there or the session has stopped, 404 for a
+ * subdomain the fake never minted. Only clients whose requests msw intercepts (this process's
+ * `fetch` and `http`) reach them.
+ *
+ * Assumptions where Vercel's documentation is silent (see the package README): the kill route
+ * signals the command's process group (the command and the processes it started), and refuses a
+ * command that has already finished with 400 (the docs say only that the command "must still be
+ * running"); a command ended by a signal reports 128 + the signal number as its exit code.
+ *
  * ```ts
  * const vercel = createVercelFake({ token: "test-token", teamId: "team_test", projectId: "prj_test" });
  * const server = setupServer(...vercel.handlers);
@@ -14,13 +26,19 @@
  * ```
  */
 import { randomBytes } from "node:crypto";
-import { HttpResponse, http, type RequestHandler } from "msw";
+import { bypass, HttpResponse, http, type RequestHandler } from "msw";
 import { createLocalVmExecutor } from "./local-vm.ts";
 import { readGzippedTar } from "./tar-reader.ts";
 import { type FakeVm, FakeVmCwdError, type FakeVmExecutor, type FakeVmProcess } from "./vercel-fake-vm.ts";
 
 /** The API origin the SDK calls. */
 export const vercelApiBase = "https://vercel.com/api";
+
+/** The parent domain of sandboxes' public domains (the SDK builds `https://<subdomain>.vercel.run`). */
+export const vercelRunDomain = "vercel.run";
+
+/** Most ports one sandbox may declare (the SDK's documented limit). */
+const maxPorts = 15;
 
 /** Routes of the API, for aiming a fault and reading recorded calls. */
 export type VercelRoute =
@@ -36,6 +54,8 @@ export type VercelRoute =
   | "fs-write"
   | "fs-mkdir"
   | "stop"
+  /** A request to a sandbox's public domain (`*.vercel.run`), not to the API. */
+  | "port"
   | "other";
 
 /** One way to fail. */
@@ -44,8 +64,15 @@ export type VercelFault =
   | { kind: "status"; status: number; code?: string; retryAfter?: string }
   /** The connection fails before any answer (`fetch` rejects). */
   | { kind: "network-error" }
-  /** 200 with a body that is not the route's JSON. */
-  | { kind: "malformed" }
+  /**
+   * A body that is not the route's JSON, with `status` (default 200): the start of a JSON document
+   * (`"truncated-json"`, the default) or an HTML error page such as a proxy in between would send
+   * (`"html"`), which echoes the request's Authorization header, so a test can check that no body
+   * text reaches an error.
+   */
+  | { kind: "malformed"; status?: number; body?: "truncated-json" | "html" }
+  /** create: the sandbox is created, but the answer carries no routes for its declared ports. */
+  | { kind: "missing-routes" }
   /** The request is served, `delayMs` late. */
   | { kind: "slow"; delayMs: number }
   /** Command logs and waited commands: the stream sends its first line, then the connection drops. */
@@ -112,9 +139,16 @@ interface FakeSession {
   markStopped: () => void;
 }
 
+interface FakeRoute {
+  port: number;
+  subdomain: string;
+  url: string;
+}
+
 interface FakeSandbox {
   json: Record<string, unknown> & { name: string; createdAt: number; tags?: Record<string, string> };
   env: Record<string, string>;
+  routes: FakeRoute[];
   session: FakeSession;
   projectId: string;
 }
@@ -197,12 +231,20 @@ export class VercelFake {
   readonly #sessions = new Map<string, FakeSession>();
   readonly #calls: RecordedVercelCall[] = [];
   readonly #faults: QueuedFault[] = [];
+  /** Routes by subdomain, to the sandbox (by name) and port they lead to. */
+  readonly #routes = new Map<string, { sandboxName: string; port: number }>();
   #closed = false;
 
   constructor(options: VercelFakeOptions) {
     this.#options = options;
     this.#executor = options.executor ?? createLocalVmExecutor();
-    this.handlers = [http.all(`${vercelApiBase}/*`, ({ request }) => this.#handle(request))];
+    this.handlers = [
+      http.all(`${vercelApiBase}/*`, ({ request }) => this.#handle(request)),
+      http.all(
+        ({ request }) => new URL(request.url).hostname.endsWith(`.${vercelRunDomain}`),
+        ({ request }) => this.#handlePort(request),
+      ),
+    ];
   }
 
   /** Requests received so far, oldest first. */
@@ -287,6 +329,7 @@ export class VercelFake {
 
     const fault = this.#takeFault(route);
     let dropStream = false;
+    let omitRoutes = false;
     if (fault !== undefined) {
       switch (fault.kind) {
         case "status":
@@ -299,10 +342,20 @@ export class VercelFake {
         case "network-error":
           return HttpResponse.error();
         case "malformed":
+          if (fault.body === "html") {
+            const echoed = request.headers.get("authorization") ?? "";
+            return new Response(
+              `<!DOCTYPE html><html><head><title>Bad Gateway</title></head><body><h1>Bad Gateway</h1><pre>${request.method} ${url.pathname}\nAuthorization: ${echoed}</pre></body></html>`,
+              { status: fault.status ?? 200, headers: { "content-type": "text/html; charset=utf-8" } },
+            );
+          }
           return new Response('{"sandbox": ', {
-            status: 200,
+            status: fault.status ?? 200,
             headers: { "content-type": "application/json" },
           });
+        case "missing-routes":
+          omitRoutes = true;
+          break;
         case "slow":
           await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
           break;
@@ -320,7 +373,7 @@ export class VercelFake {
     try {
       switch (route) {
         case "create":
-          return await this.#create(body, below.startsWith("/v2/"));
+          return await this.#create(body, below.startsWith("/v2/"), omitRoutes);
         case "list":
           return this.#list(url.searchParams);
         case "get":
@@ -335,12 +388,13 @@ export class VercelFake {
             await this.#stopSession(sandbox.session);
             this.#sandboxes.delete(name);
             this.#sessions.delete(sandbox.session.json.id);
+            for (const { subdomain } of sandbox.routes) this.#routes.delete(subdomain);
             return HttpResponse.json({ sandbox: this.#sandboxJson(sandbox) });
           }
           return HttpResponse.json({
             sandbox: this.#sandboxJson(sandbox),
             session: sandbox.session.json,
-            routes: [],
+            routes: sandbox.routes,
           });
         }
         default:
@@ -355,7 +409,7 @@ export class VercelFake {
     return { ...sandbox.json, status: sandbox.session.json.status, updatedAt: Date.now() };
   }
 
-  async #create(body: unknown, legacy: boolean): Promise<Response> {
+  async #create(body: unknown, legacy: boolean, omitRoutes: boolean): Promise<Response> {
     const input = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
     if (input.projectId !== this.#options.projectId)
       return errorResponse(404, "not_found", "Project not found");
@@ -378,6 +432,15 @@ export class VercelFake {
     if (tags !== undefined && Object.keys(tags).length > 5) {
       return errorResponse(400, "bad_request", "at most 5 tags");
     }
+    const ports = input.ports ?? [];
+    if (
+      !Array.isArray(ports) ||
+      ports.length > maxPorts ||
+      new Set(ports).size !== ports.length ||
+      !ports.every((port) => Number.isInteger(port) && port >= 1 && port <= 65_535)
+    ) {
+      return errorResponse(400, "bad_request", `ports: at most ${maxPorts} distinct ports from 1 to 65535`);
+    }
     const policy = input.networkPolicy as Record<string, unknown> | undefined;
     const name = typeof input.name === "string" ? input.name : `sbx-${randomBytes(10).toString("hex")}`;
     if (this.#sandboxes.has(name))
@@ -387,6 +450,10 @@ export class VercelFake {
     const sandbox: FakeSandbox = {
       projectId: this.#options.projectId,
       env: { ...((input.env ?? {}) as Record<string, string>) },
+      routes: (ports as number[]).map((port) => {
+        const subdomain = `sb-${randomBytes(8).toString("hex")}`;
+        return { port, subdomain, url: `https://${subdomain}.${vercelRunDomain}` };
+      }),
       session,
       json: {
         name,
@@ -417,9 +484,62 @@ export class VercelFake {
     session.json.startedAt = Date.now();
     this.#sandboxes.set(name, sandbox);
     this.#sessions.set(session.json.id, session);
+    for (const { subdomain, port } of sandbox.routes)
+      this.#routes.set(subdomain, { sandboxName: name, port });
     session.timer = setTimeout(() => void this.#stopSession(session), timeout);
     session.timer.unref?.();
-    return HttpResponse.json({ sandbox: this.#sandboxJson(sandbox), session: session.json, routes: [] });
+    return HttpResponse.json({
+      sandbox: this.#sandboxJson(sandbox),
+      session: session.json,
+      routes: omitRoutes ? [] : sandbox.routes,
+    });
+  }
+
+  /**
+   * A request to `https://<subdomain>.vercel.run`: forwarded to the route's port inside the VM.
+   * Public, as Vercel's are: no token is checked.
+   */
+  async #handlePort(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const raw =
+      request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+    this.#calls.push({
+      method: request.method,
+      route: "port",
+      path: url.pathname,
+      query: {},
+      body: undefined,
+      authorized: false,
+    });
+    const text = (status: number, message: string) =>
+      new Response(message, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+    const target = this.#routes.get(url.hostname.slice(0, -`.${vercelRunDomain}`.length));
+    const sandbox = target === undefined ? undefined : this.#sandboxes.get(target.sandboxName);
+    if (target === undefined || sandbox === undefined) return text(404, "Not Found");
+    const vm = sandbox.session.vm;
+    if (!this.#isLive(sandbox.session) || vm?.exposePort === undefined) return text(502, "Bad Gateway");
+    try {
+      const base = await vm.exposePort(target.port);
+      const headers = new Headers(request.headers);
+      headers.delete("host");
+      // bypass(): msw lets the forwarded request through to the VM's loopback listener.
+      const answer = await fetch(
+        bypass(new URL(`${url.pathname}${url.search}`, base), {
+          method: request.method,
+          headers,
+          ...(raw === undefined ? {} : { body: raw }),
+          redirect: "manual",
+        }),
+      );
+      const answerHeaders = new Headers(answer.headers);
+      // fetch has decoded the body already.
+      for (const name of ["content-encoding", "content-length", "transfer-encoding"])
+        answerHeaders.delete(name);
+      return new Response(answer.body, { status: answer.status, headers: answerHeaders });
+    } catch {
+      // Nothing listens on the port (the connection was refused or reset).
+      return text(502, "Bad Gateway");
+    }
   }
 
   /** The API answers policies in its legacy shape (`mode: "custom"`, allowedDomains, allowedCIDRs). */
@@ -550,7 +670,12 @@ export class VercelFake {
         if (command === undefined) return errorResponse(404, "not_found", "Command not found");
         const signal = signalNames[input.signal as number];
         if (signal === undefined) return errorResponse(400, "bad_request", "unsupported signal");
-        if (command.json.exitCode === null) await command.process?.kill(signal);
+        // Vercel: "the command must still be running for this operation to succeed".
+        if (command.json.exitCode !== null) {
+          return errorResponse(400, "command_not_running", "The command is not running");
+        }
+        // The process group: the command and every process it started (FakeVmProcess.kill).
+        await command.process?.kill(signal);
         return HttpResponse.json({ command: command.json });
       }
       case "fs-read": {
