@@ -228,7 +228,8 @@ function harness(options: HarnessOptions = {}): Harness {
         if (options.pipedStdin === undefined) throw new Error("a terminal is never read");
         return options.pipedStdin;
       },
-      env: options.env ?? {},
+      // The router's ledger goes to the test's directory, never the user's state directory.
+      env: { XDG_STATE_HOME: directory, ...options.env },
       cwd: directory,
       onInterrupt(callback) {
         listener = callback;
@@ -449,6 +450,43 @@ describe("routing (in-process)", () => {
     expect(stderr).toMatch(/^sandport: \[unsupported_capability\] no provider supports this request/);
     expect(stderr).toContain("stdin");
     expect(world.requests).toEqual([]);
+  });
+});
+
+describe("route and reap (in-process)", () => {
+  it("explains the decision: the chosen provider, the candidates and each rejected provider's reason", async () => {
+    writeConfig({
+      providers: { main: { type: "scripted" }, spare: { type: "scripted" } },
+      policy: { rules: [{ name: "no-main-for-x", match: { labels: { tenant: "x" } }, deny: ["main"] }] },
+    });
+    const { exitCode, stdout } = await cli(["route", "--explain", "--label", "tenant=x", "--json"]);
+    expect(exitCode).toBe(0);
+    const decision = JSON.parse(stdout);
+    expect(decision.chosen).toBe("spare");
+    expect(decision.matchedRules).toEqual(["no-main-for-x"]);
+    expect(decision.rejected).toEqual([
+      { providerId: "main", kind: "policy", reasons: ["policy rule 'no-main-for-x' denies it"] },
+    ]);
+    expect(world.requests).toEqual([]);
+    const table = await cli(["route", "--explain", "--label", "tenant=x"]);
+    expect(table.stdout).toContain("chosen: spare");
+    expect(table.stdout).toContain("main (policy): policy rule 'no-main-for-x' denies it");
+  });
+
+  it("exits 1 when no provider can take the workload, and refuses a malformed label", async () => {
+    const { exitCode, stdout } = await cli(["route", "--gpu", "A100"]);
+    expect(exitCode).toBe(1);
+    expect(stdout).toContain("no provider can take this workload");
+    expect(stdout).toContain("does not support GPUs");
+    const bad = await cli(["route", "--label", "novalue"]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain("--label: expected key=value");
+  });
+
+  it("reaps nothing when nothing was left behind, and says so", async () => {
+    const { exitCode, stdout } = await cli(["reap", "--json"]);
+    expect(exitCode).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({ destroyed: [], gone: [], failed: [] });
   });
 });
 
