@@ -2,9 +2,10 @@
  * The Vercel adapter against the msw fake of the Vercel API (commands and files real, one
  * `@sandport/local` sandbox per Vercel sandbox): a create -> exec -> write -> read -> destroy flow
  * through the adapter, against the same flow written directly with `@vercel/sandbox` on the same
- * fake, measured alternately in one run. What the ratio shows is what the adapter adds (its checks,
- * and its wire choices: a detached command read through its log and its wait, a stop before the
- * delete) on top of the SDK.
+ * fake, measured alternately in one run. Both flows make the same five requests (create, one waited
+ * `cmd` stream, fs/write, fs/read, delete): an exec without `timeoutMs`, `signal` or callbacks runs
+ * as one waited command, as the SDK's `runCommand` does. What the ratio shows is what the adapter
+ * adds on top of the SDK: its checks and mapping.
  */
 import { createVercelProvider } from "@sandport/vercel";
 import { createVercelFake } from "@sandport/vercel/testing";

@@ -575,12 +575,27 @@ describe("sandport providers (in-process)", () => {
     const { exitCode, stdout } = await cli(["providers"]);
     expect(exitCode).toBe(0);
     const lines = stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^NAME\s+TYPE\s+ISOLATION\s+RESIDENCY\s+RUNTIMES\s+NETWORK\s+LIMITS$/);
+    expect(lines[0]).toMatch(/^NAME\s+TYPE\s+ISOLATION\s+RESIDENCY\s+RUNTIMES\s+NETWORK\s+CIRCUIT\s+LIMITS$/);
     expect(lines[1]).toMatch(/^main\s+scripted\s+namespace\s+/);
     expect(lines[2]).toMatch(
-      /^spare \*\s+scripted\s+namespace\s+self-hosted\s+shell,python,javascript\s+none\s+/,
+      /^spare \*\s+scripted\s+namespace\s+self-hosted\s+shell,python,javascript\s+none\s+closed\s+/,
     );
     expect(lines[2]).toContain("memory: 512 MiB, disk: not enforced, timeout: 10 min");
+  });
+
+  it("shows the circuit state a router recorded in the ledger, also from another process's run", async () => {
+    writeConfig({ providers: { main: { type: "scripted" }, spare: { type: "scripted" } } });
+    const { openSqliteLedger } = await import("@sandport/router/node");
+    const ledger = await openSqliteLedger(join(directory, "sandport", "ledger.sqlite"));
+    ledger.recordHealth("main", { circuit: "open", consecutiveFailures: 3, recordedAt: Date.now() });
+    ledger.close();
+    const { exitCode, stdout } = await cli(["providers", "--json"]);
+    expect(exitCode).toBe(0);
+    const listings = JSON.parse(stdout) as { name: string; health?: { circuit: string } }[];
+    expect(listings.find((listing) => listing.name === "main")?.health).toMatchObject({ circuit: "open" });
+    expect(listings.find((listing) => listing.name === "spare")?.health).toBeUndefined();
+    const table = await cli(["providers"]);
+    expect(table.stdout).toMatch(/^main\s+.*open \(3 failing\)/m);
   });
 
   it("never prints a resolved secret", async () => {

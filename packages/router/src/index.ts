@@ -28,7 +28,12 @@ export type {
   RouteDecisionEvent,
   RouterEvent,
 } from "./router-events.ts";
-export { createMemoryLedger, type LedgerEntry, type RouterLedger } from "./router-ledger.ts";
+export {
+  createMemoryLedger,
+  type LedgerEntry,
+  type RecordedHealth,
+  type RouterLedger,
+} from "./router-ledger.ts";
 export {
   type PolicyRequirement,
   type PolicyRule,

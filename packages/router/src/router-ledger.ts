@@ -17,6 +17,16 @@ export interface LedgerEntry {
   labels: Record<string, string>;
 }
 
+/** A provider's health as some router last recorded it (so other processes can show it). */
+export interface RecordedHealth {
+  circuit: "closed" | "open" | "half-open";
+  consecutiveFailures: number;
+  /** When a `Retry-After` the provider sent ends (ms since the epoch). */
+  retryAfterUntil?: number;
+  /** When it was recorded (ms since the epoch). */
+  recordedAt: number;
+}
+
 /** Where the router records its sandboxes. Calls may throw; the router keeps its own list then. */
 export interface RouterLedger {
   /** Who owns the entries this process records. */
@@ -26,12 +36,17 @@ export interface RouterLedger {
   entries(): LedgerEntry[];
   /** Entries a reap should take: past their lifetime, or whose owner process is gone. */
   due(now: number): LedgerEntry[];
+  /** Records a provider's health after it changed. */
+  recordHealth(providerId: string, health: RecordedHealth): void;
+  /** The last health each provider was recorded with, by any process sharing the ledger. */
+  recordedHealth(): Record<string, RecordedHealth>;
   close(): void;
 }
 
 /** A ledger in memory: entries of this process only, due when their lifetime passed. */
 export function createMemoryLedger(): RouterLedger {
   const entries = new Map<string, LedgerEntry>();
+  const health = new Map<string, RecordedHealth>();
   return {
     owner: () => ({ pid: 0, start: "memory" }),
     add: (entry) => {
@@ -43,6 +58,10 @@ export function createMemoryLedger(): RouterLedger {
     entries: () => [...entries.values()],
     due: (now) =>
       [...entries.values()].filter((entry) => entry.expiresAt !== undefined && entry.expiresAt <= now),
+    recordHealth: (providerId, recorded) => {
+      health.set(providerId, recorded);
+    },
+    recordedHealth: () => Object.fromEntries(health),
     close: () => entries.clear(),
   };
 }

@@ -40,7 +40,12 @@ import {
 import { routedSandbox } from "./routed-sandbox.ts";
 import { routerCapabilities } from "./router-capabilities.ts";
 import { type RouterEvent, traced } from "./router-events.ts";
-import { createMemoryLedger, type LedgerEntry, type RouterLedger } from "./router-ledger.ts";
+import {
+  createMemoryLedger,
+  type LedgerEntry,
+  type RecordedHealth,
+  type RouterLedger,
+} from "./router-ledger.ts";
 import { parseRoutingPolicy, type RoutingPolicy } from "./routing-policy.ts";
 import { workloadOf } from "./workload.ts";
 
@@ -112,6 +117,8 @@ export class Router implements SandboxProvider {
   /** Sandboxes created here and not yet destroyed: kept even when the ledger cannot be written. */
   readonly #live = new Map<string, LedgerEntry>();
   #disposed: Promise<void> | undefined;
+  /** What was last written to the ledger per provider, so unchanged health is not written again. */
+  readonly #recordedHealthKeys = new Map<string, string>();
   /** Every provider's live sandboxes; present only when every provider can list (else it would miss some). */
   readonly list?: (filter?: ListFilter, options?: CallOptions) => AsyncIterable<SandboxInfo>;
 
@@ -228,6 +235,7 @@ export class Router implements SandboxProvider {
           ),
         );
         this.#call(candidate.providerId, "create", attemptStarted, undefined, sandbox.id);
+        this.#recordHealth(ledger, candidate.providerId);
         this.#record(ledger, sandbox, candidate.providerId, workload.request);
         return this.#routed(sandbox, ledger);
       } catch (caught) {
@@ -239,6 +247,7 @@ export class Router implements SandboxProvider {
               })
             : toSandportError(caught, candidate.providerId);
         this.#call(candidate.providerId, "create", attemptStarted, error);
+        this.#recordHealth(ledger, candidate.providerId);
         if (error.code === "aborted" || options.signal?.aborted)
           throw reattributedError(error, this.providerId);
         // The caller's mistakes and refusals end the call: another provider would only repeat them.
@@ -323,6 +332,32 @@ export class Router implements SandboxProvider {
         },
       );
     });
+  }
+
+  /**
+   * Writes a provider's health to the ledger when it changed, so other processes (`sandport
+   * providers`, a CLI next to a daemon) see a circuit this router opened.
+   */
+  #recordHealth(ledger: RouterLedger, providerId: string): void {
+    const report = (this.#health.get(providerId) as ProviderHealth).report(Date.now());
+    const key = `${report.circuit}:${report.consecutiveFailures}:${report.retryAfterUntil ?? ""}`;
+    if (this.#recordedHealthKeys.get(providerId) === key) return;
+    this.#recordedHealthKeys.set(providerId, key);
+    try {
+      ledger.recordHealth(providerId, {
+        circuit: report.circuit,
+        consecutiveFailures: report.consecutiveFailures,
+        ...(report.retryAfterUntil === undefined ? {} : { retryAfterUntil: report.retryAfterUntil }),
+        recordedAt: Date.now(),
+      });
+    } catch {
+      // Health is advisory across processes; this router's own view is unaffected.
+    }
+  }
+
+  /** Each provider's health as last recorded in the ledger, by this or any other process. */
+  async recordedHealth(): Promise<Record<string, RecordedHealth>> {
+    return (await this.#openLedger()).recordedHealth();
   }
 
   /** The caller's handle on a provider's sandbox: the router's id, forgotten when destroyed. */

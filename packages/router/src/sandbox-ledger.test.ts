@@ -135,3 +135,34 @@ describe("the ledger", () => {
     await router.dispose();
   });
 });
+
+describe("health in the ledger", () => {
+  it("shows another process a circuit this router opened, through the shared ledger", async () => {
+    const { ProviderUnavailableError } = await import("@sandport/core");
+    const path = join(directory, "health.sqlite");
+    const flaky = createScriptedProvider("flaky");
+    const steady = createScriptedProvider("steady");
+    const down = () => ({
+      kind: "fail" as const,
+      error: new ProviderUnavailableError("down", { providerId: "flaky", retryAfterMs: 60_000 }),
+    });
+    flaky.script(down(), down());
+    const writer = createRouter({
+      providers: [flaky, steady],
+      policy: { circuitBreaker: { failures: 2 } },
+      ledger: openSqliteLedger(path),
+    });
+    await (await writer.create({})).destroy();
+    await writer.dispose();
+    // Another router (another process, in effect) reads what the first recorded.
+    const reader = createRouter({
+      providers: [createScriptedProvider("flaky")],
+      ledger: openSqliteLedger(path),
+    });
+    const health = await reader.recordedHealth();
+    expect(health.flaky).toMatchObject({ consecutiveFailures: 1 });
+    expect(health.flaky?.retryAfterUntil).toBeGreaterThan(Date.now());
+    expect(health.steady).toMatchObject({ circuit: "closed", consecutiveFailures: 0 });
+    await reader.dispose();
+  });
+});

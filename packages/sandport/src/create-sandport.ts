@@ -60,6 +60,8 @@ export function createSandport(options: SandportOptions = {}): Sandport {
   const secrets = nodeSecretSource(env);
   const built: SandboxProvider[] = [];
   let router: Promise<Router> | undefined;
+  /** The ledger this front door opened (one passed in belongs to the caller). */
+  let openedLedger: Promise<RouterLedger> | undefined;
 
   const build = async (name: string): Promise<SandboxProvider> => {
     const entry = config.providers[name];
@@ -88,14 +90,15 @@ export function createSandport(options: SandportOptions = {}): Sandport {
     router() {
       router ??= (async () => {
         const providers = await Promise.all(Object.keys(config.providers).map(deferred));
+        if (options.ledger === undefined) {
+          openedLedger = openSqliteLedger(
+            (config.policy?.ledger as { path?: string } | undefined)?.path ?? defaultLedgerPath(env),
+          );
+        }
         const routed = createRouter({
           providers,
           policy: effectivePolicy(config),
-          ledger:
-            options.ledger ??
-            openSqliteLedger(
-              (config.policy?.ledger as { path?: string } | undefined)?.path ?? defaultLedgerPath(env),
-            ),
+          ledger: options.ledger ?? (openedLedger as Promise<RouterLedger>),
           ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
         });
         await routed.start();
@@ -107,6 +110,7 @@ export function createSandport(options: SandportOptions = {}): Sandport {
       const routed = await router?.catch(() => undefined);
       await routed?.dispose();
       await Promise.allSettled(built.map((provider) => provider.dispose?.()));
+      (await openedLedger?.catch(() => undefined))?.close();
     },
   };
 }

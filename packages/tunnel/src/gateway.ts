@@ -90,7 +90,9 @@ function failPending(pending: PendingRequest, message: string): void {
   }
 }
 
+/** The body, or undefined once it is known to be over `limit` (the rest is never read). */
 async function readBody(request: IncomingMessage, limit: number): Promise<string | undefined> {
+  if (Number(request.headers["content-length"]) > limit) return undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
@@ -123,7 +125,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Gatewa
 
   const webSockets = new WebSocketServer({
     noServer: true,
-    maxPayload: config.maxFrameBytes,
+    // Past the frame limit a frame is refused and logged (and fails the request it names); far past
+    // it the link is cut unread, as the daemon does.
+    maxPayload: config.maxFrameBytes * 2 + 64 * 1024,
     perMessageDeflate: false,
   });
 
@@ -214,10 +218,26 @@ export async function startGateway(options: StartGatewayOptions): Promise<Gatewa
       alive = true;
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       const result = isBinary
-        ? { rejection: { code: "malformed_frame", message: "binary frame" } }
+        ? { rejection: { id: null, code: "malformed_frame" as const, message: "binary frame" } }
         : parseFrame(bytes.toString("utf8"), daemonFrameSchema, config.maxFrameBytes, bytes.byteLength);
       if ("rejection" in result) {
-        logger({ level: "warn", event: "frame-rejected", daemonId, code: result.rejection.code });
+        const { rejection } = result;
+        logger({
+          level: "warn",
+          event: "frame-rejected",
+          daemonId,
+          code: rejection.code,
+          bytes: bytes.byteLength,
+        });
+        // A request whose answer cannot be read is failed now, not left to the request timeout.
+        const pending = rejection.id === null ? undefined : link.pending.get(rejection.id);
+        if (rejection.id !== null && pending !== undefined) {
+          link.pending.delete(rejection.id);
+          failPending(
+            pending,
+            `daemon ${daemonId} sent an unacceptable frame for this request: ${rejection.code}`,
+          );
+        }
         return;
       }
       const frame = result.frame;
@@ -281,7 +301,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Gatewa
     }
     const body = method === "POST" ? await readBody(request, config.maxRequestBytes) : "";
     if (body === undefined) {
-      writeJsonRpcError(response, 413, `request body over ${config.maxRequestBytes} bytes`);
+      // The unread rest of the body is not waited for: the connection closes after the answer.
+      writeJsonRpcError(response, 413, `request body over ${config.maxRequestBytes} bytes`, {
+        connection: "close",
+      });
       return;
     }
     const link = links.get(daemonId);

@@ -17,6 +17,8 @@ export interface SessionSandboxesSettings {
   logger?: DaemonLogger;
 }
 
+const maxRememberedExpired = 1024;
+
 interface HeldSandbox {
   sandbox: Sandbox;
   providerId: string;
@@ -29,6 +31,8 @@ export class SessionSandboxes {
   readonly #settings: SessionSandboxesSettings;
   readonly #held = new Map<string, HeldSandbox>();
   readonly #destroying = new Set<Promise<void>>();
+  /** Ids of sandboxes whose ttl passed, so a later call naming one is told why (bounded). */
+  readonly #expired = new Set<string>();
   #reserved = 0;
   #closed = false;
 
@@ -77,7 +81,20 @@ export class SessionSandboxes {
         session: this.#settings.sessionName,
         sandboxId: sandbox.id,
       });
-      void this.destroy(sandbox.id).catch(() => {});
+      this.#expired.add(sandbox.id);
+      if (this.#expired.size > maxRememberedExpired) {
+        const oldest = this.#expired.values().next().value;
+        if (oldest !== undefined) this.#expired.delete(oldest);
+      }
+      void this.destroy(sandbox.id).catch((error: unknown) => {
+        (this.#settings.logger ?? silentLogger)({
+          level: "warn",
+          event: "sandbox-destroy-failed",
+          session: this.#settings.sessionName,
+          sandboxId: sandbox.id,
+          message: errorMessage(error),
+        });
+      });
     }, ttlMs);
     timer.unref();
     this.#held.set(sandbox.id, { sandbox, providerId, expiresAt, timer });
@@ -88,6 +105,11 @@ export class SessionSandboxes {
   get(sandboxId: string): { sandbox: Sandbox; providerId: string } {
     const held = this.#held.get(sandboxId);
     if (held === undefined) {
+      if (this.#expired.has(sandboxId)) {
+        throw new NotFoundError(
+          `sandbox ${sandboxId} expired: its ttl passed and it was destroyed (limits.sandboxTtlMs, or the ttlMs it was created with)`,
+        );
+      }
       throw new NotFoundError(`sandbox ${sandboxId} is not one this session created, or it was destroyed`);
     }
     return held;

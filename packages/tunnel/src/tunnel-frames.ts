@@ -91,7 +91,7 @@ export interface FrameRejection {
  * the rejection can be answered to the right request without parsing the whole frame.
  */
 export function frameIdPrefix(text: string): string | null {
-  const match = /^\{"type":"(?:request|cancel)","id":"([A-Za-z0-9_-]{1,128})"/.exec(text.slice(0, 200));
+  const match = /^\{"type":"[a-z-]{1,32}","id":"([A-Za-z0-9_-]{1,128})"/.exec(text.slice(0, 200));
   return match?.[1] ?? null;
 }
 

@@ -94,12 +94,19 @@ describe("vercel errors", () => {
     await sandbox.destroy();
   }, 15_000);
 
-  it("maps faults on a sandbox's own calls: 5xx on exec, a dropped log stream, a malformed answer, a network error", async () => {
+  it("maps faults on a sandbox's own calls: 5xx on exec, a dropped command or log stream, a malformed answer, a network error", async () => {
     const sandbox = await provider.create({});
     try {
       const cases: Array<[VercelFault, VercelRoute, string, () => Promise<unknown>]> = [
         [{ kind: "status", status: 502 }, "command", "provider_unavailable", () => sandbox.exec(["true"])],
-        [{ kind: "drop-stream" }, "command-logs", "provider_unavailable", () => sandbox.exec(["echo", "hi"])],
+        // A plain exec reads its waited `cmd` stream; one with a timeout reads a detached command's log.
+        [{ kind: "drop-stream" }, "command", "provider_unavailable", () => sandbox.exec(["echo", "hi"])],
+        [
+          { kind: "drop-stream" },
+          "command-logs",
+          "provider_unavailable",
+          () => sandbox.exec(["echo", "hi"], { timeoutMs: 10_000 }),
+        ],
         [{ kind: "malformed" }, "command", "provider_unavailable", () => sandbox.exec(["true"])],
         [
           { kind: "status", status: 403, code: "forbidden" },

@@ -1,9 +1,18 @@
 /**
- * Runs one command in a Vercel sandbox and turns it into an `ExecResult`. Commands start detached
- * (`POST .../cmd` answers with the command's id at once), so the adapter can kill exactly this
- * command at `timeoutMs` or on abort; output streams from the command's NDJSON log
- * (`GET .../cmd/{id}/logs`) while `GET .../cmd/{id}?wait=true` waits for its exit code.
+ * Runs one command in a Vercel sandbox and turns it into an `ExecResult`, in one of two wire forms.
+ *
+ * - Waited, one round trip: `POST .../cmd` with `wait: true` answers an NDJSON stream (the command,
+ *   its `{stream, data}` log lines, then the command finished with its exit code), which the SDK's
+ *   non-detached `runCommand` reads, passing each log line to its `stdout` / `stderr` Writable. The
+ *   SDK keeps the command's id to itself, so nothing can kill this command but its end or the
+ *   sandbox's: used only when nothing would have to (no `timeoutMs`, no `signal`, and no
+ *   `onStdout` / `onStderr`, whose throwing ends the exec and must kill its command).
+ * - Detached, otherwise: `POST .../cmd` answers with the command's id at once, so the adapter can
+ *   kill exactly this command at `timeoutMs`, on abort or when a callback throws; output streams
+ *   from the command's NDJSON log (`GET .../cmd/{id}/logs`) while `GET .../cmd/{id}?wait=true`
+ *   waits for its exit code.
  */
+import { Writable } from "node:stream";
 import {
   AbortedError,
   defaultMaxOutputBytes,
@@ -11,7 +20,11 @@ import {
   ProviderUnavailableError,
   type SandportError,
 } from "@sandport/core";
-import type { Session, Command as VercelCommand } from "@vercel/sandbox";
+import type {
+  Session,
+  Command as VercelCommand,
+  CommandFinished as VercelCommandFinished,
+} from "@vercel/sandbox";
 import { CallbackFailure, CombinedOutput, OutputCollector } from "./output-collector.ts";
 import { errorFromVercel, type FailureContext } from "./vercel-errors.ts";
 import type { VercelSdk } from "./vercel-settings.ts";
@@ -86,6 +99,14 @@ export async function runVercelCommand(input: VercelExecInput): Promise<ExecResu
   const { providerId } = context;
   if (input.signal?.aborted) {
     throw new AbortedError(`${context.operation}: aborted`, { cause: input.signal.reason, providerId });
+  }
+  if (
+    input.timeoutMs === undefined &&
+    input.signal === undefined &&
+    input.onStdout === undefined &&
+    input.onStderr === undefined
+  ) {
+    return runWaitedVercelCommand(input);
   }
   const started = performance.now();
   const command = await startVercelCommand(input);
@@ -166,6 +187,59 @@ export async function runVercelCommand(input: VercelExecInput): Promise<ExecResu
     logs.catch(() => {});
     exit.catch(() => {});
   }
+}
+
+/**
+ * Runs a command that nothing needs to kill in one round trip: the SDK's waited `runCommand`. Its
+ * log lines reach the two Writables one at a time, in the stream's order and synchronously (each
+ * write completes at once), so stdout, stderr and their interleaving are kept exactly as the
+ * detached form keeps them. Destroying the sandbox still ends the command: the stream then ends
+ * with an `error` line (`sandbox_stopped`), which rejects the exec with `not_found`. The SDK keeps
+ * the whole output as strings too until the command ends (`CommandFinished.output`), whatever
+ * `maxOutputBytes` is: the caps bound the result, not that copy (see the README).
+ */
+async function runWaitedVercelCommand(input: VercelExecInput): Promise<ExecResult> {
+  const { context, sdk } = input;
+  const started = performance.now();
+  const maxBytes = input.maxOutputBytes ?? defaultMaxOutputBytes;
+  const stdout = new OutputCollector(maxBytes, undefined);
+  const stderr = new OutputCollector(maxBytes, undefined);
+  const combined = new CombinedOutput(maxBytes);
+  const encoder = new TextEncoder();
+  const sink = (stream: "stdout" | "stderr", collector: OutputCollector) =>
+    new Writable({
+      decodeStrings: false,
+      write(chunk: string, _encoding, done) {
+        combined.append(stream, collector.append(encoder.encode(chunk)));
+        done();
+      },
+    });
+  const [cmd, ...args] = input.argv;
+  let finished: VercelCommandFinished;
+  try {
+    finished = await input.session.runCommand({
+      cmd: cmd as string,
+      args,
+      cwd: input.cwd,
+      env: { ...input.env },
+      stdout: sink("stdout", stdout),
+      stderr: sink("stderr", stderr),
+    });
+  } catch (error) {
+    // No caller signal: an abort here can only be the stream cut short.
+    throw asSandportError(error, sdk, context);
+  }
+  stdout.finish();
+  stderr.finish();
+  return {
+    exitCode: finished.exitCode,
+    stdout: stdout.text(),
+    stderr: stderr.text(),
+    output: combined.text({ stdout: stdout.truncated, stderr: stderr.truncated }),
+    truncated: stdout.truncated || stderr.truncated,
+    timedOut: false,
+    durationMs: performance.now() - started,
+  };
 }
 
 /** A failure of a command's reads as a sandport error; reads cut without an abort are a broken stream. */

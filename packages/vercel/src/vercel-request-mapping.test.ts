@@ -114,6 +114,67 @@ describe("vercel request mapping", () => {
     }
   });
 
+  it("runs an exec nothing may need to kill as one waited command, and one with a timeout, a signal or a callback detached", async () => {
+    const sandbox = await provider.create({});
+    const commandCalls = () =>
+      vercel.calls.filter((call) => call.route.startsWith("command")).map((call) => call.route);
+    try {
+      vercel.clearCalls();
+      const plain = await sandbox.exec([
+        "sh",
+        "-c",
+        "echo out; sleep 0.2; echo err >&2; sleep 0.2; echo more; exit 3",
+      ]);
+      expect(plain).toMatchObject({
+        exitCode: 3,
+        stdout: "out\nmore\n",
+        stderr: "err\n",
+        output: "out\nerr\nmore\n",
+        truncated: false,
+        timedOut: false,
+      });
+      expect(commandCalls()).toEqual(["command"]);
+      expect(vercel.calls.find((call) => call.route === "command")?.body).toMatchObject({ wait: true });
+
+      // Output caps and signals read the same through the waited stream.
+      const capped = await sandbox.exec(["sh", "-c", "printf 0123456789; printf abcdefghij >&2"], {
+        maxOutputBytes: 4,
+      });
+      expect(capped).toMatchObject({ stdout: "0123", stderr: "abcd", truncated: true });
+      expect((await sandbox.exec(["sh", "-c", "kill -TERM $$"])).exitCode).toBe(143);
+
+      const detached: Array<() => Promise<unknown>> = [
+        () => sandbox.exec(["echo", "hi"], { timeoutMs: 10_000 }),
+        () => sandbox.exec(["echo", "hi"], { signal: new AbortController().signal }),
+        () => sandbox.exec(["echo", "hi"], { onStdout: () => {} }),
+        () => sandbox.exec(["echo", "hi"], { onStderr: () => {} }),
+      ];
+      for (const exec of detached) {
+        vercel.clearCalls();
+        expect(await exec()).toMatchObject({ exitCode: 0, stdout: "hi\n" });
+        expect(commandCalls().sort()).toEqual(["command", "command-get", "command-logs"]);
+        expect(vercel.calls.find((call) => call.route === "command")?.body).not.toHaveProperty("wait");
+      }
+    } finally {
+      await sandbox.destroy();
+    }
+  });
+
+  it("ends a waited exec when the sandbox is destroyed: it rejects with not_found", async () => {
+    const sandbox = await provider.create({});
+    const running = sandbox.exec(["sh", "-c", "touch started; exec sleep 30"]);
+    const settled = running.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    // Poll until the command has started.
+    while (!(await sandbox.listFiles(".")).some((file) => file.name === "started")) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await sandbox.destroy();
+    expect(await settled).toMatchObject({ code: "not_found", providerId: "vercel" });
+  }, 15_000);
+
   it("sends deny-all for egress none and nothing for an unspecified network", async () => {
     const closed = await provider.create({ network: { egress: "none" } });
     await closed.destroy();

@@ -7,6 +7,7 @@ import {
   type SandportErrorCode,
   toSandportError,
 } from "@sandport/core";
+import type { RecordedHealth } from "@sandport/router";
 import type { Command } from "commander";
 import type { CliContext } from "../cli-context.ts";
 import { loadProviderTypes } from "../command-registry.ts";
@@ -25,6 +26,8 @@ export interface ProviderListing {
   capabilities?: ProviderCapabilities;
   /** Why the provider could not be built (for example a missing `${env:...}` variable). */
   error?: { code: SandportErrorCode; message: string };
+  /** The router's last recorded health of it (circuit, failures, Retry-After), from the ledger. */
+  health?: RecordedHealth;
 }
 
 /** Options of `sandport providers`, as parsed. */
@@ -71,7 +74,30 @@ export async function listProviders(context: CliContext): Promise<ProviderListin
       listings.push({ ...listing, error: { code: failure.code, message: context.redact(failure.message) } });
     }
   }
-  return listings;
+  const health = await recordedHealth(context, config);
+  return listings.map((listing) =>
+    health[listing.name] === undefined ? listing : { ...listing, health: health[listing.name] },
+  );
+}
+
+/**
+ * What routers recorded in the ledger about each provider's health (a daemon's open circuit shows
+ * here); nothing when the config has a single provider (nothing routes) or the ledger is unusable.
+ */
+async function recordedHealth(
+  context: CliContext,
+  config: Parameters<typeof defaultProviderName>[0],
+): Promise<Record<string, RecordedHealth>> {
+  if (Object.keys(config.providers).length < 2) return {};
+  const { createSandport } = await import("sandport");
+  const sandport = createSandport({ config, registry: context.registry, env: context.environment.env });
+  try {
+    return await (await sandport.router()).recordedHealth();
+  } catch {
+    return {};
+  } finally {
+    await sandport.dispose();
+  }
 }
 
 /** Runs `sandport providers`; returns the exit code (non-zero when a provider could not be built). */
@@ -92,7 +118,7 @@ export async function executeProvidersCommand(
 
 /** The human-readable table of `sandport providers`. */
 export function formatProviderTable(listings: readonly ProviderListing[]): string {
-  const header = ["NAME", "TYPE", "ISOLATION", "RESIDENCY", "RUNTIMES", "NETWORK", "LIMITS"];
+  const header = ["NAME", "TYPE", "ISOLATION", "RESIDENCY", "RUNTIMES", "NETWORK", "CIRCUIT", "LIMITS"];
   const rows = listings.map((listing) => {
     const name = listing.default ? `${listing.name} *` : listing.name;
     const capabilities = listing.capabilities;
@@ -100,6 +126,7 @@ export function formatProviderTable(listings: readonly ProviderListing[]): strin
       return [
         name,
         listing.type,
+        "-",
         "-",
         "-",
         "-",
@@ -114,6 +141,7 @@ export function formatProviderTable(listings: readonly ProviderListing[]): strin
       capabilities.residency,
       capabilities.runtimes.join(","),
       capabilities.network.modes.join(","),
+      describeCircuit(listing.health),
       describeLimits(capabilities.limits),
     ];
   });
@@ -162,4 +190,14 @@ function describeDuration(milliseconds: number): string {
     if (milliseconds >= size && milliseconds % size === 0) return `${milliseconds / size} ${unit}`;
   }
   return `${milliseconds} ms`;
+}
+
+/** The circuit as last recorded: closed unless a router saw failures. */
+function describeCircuit(health: RecordedHealth | undefined): string {
+  if (health === undefined) return "closed";
+  const waiting =
+    health.retryAfterUntil !== undefined && health.retryAfterUntil > Date.now() ? ", retry later" : "";
+  return health.consecutiveFailures > 0
+    ? `${health.circuit} (${health.consecutiveFailures} failing)${waiting}`
+    : `${health.circuit}${waiting}`;
 }

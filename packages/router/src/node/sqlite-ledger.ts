@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { ConfigInvalidError } from "@sandport/core";
-import type { LedgerEntry, RouterLedger } from "../router-ledger.ts";
+import type { LedgerEntry, RecordedHealth, RouterLedger } from "../router-ledger.ts";
 
 /** The default ledger file: under `$XDG_STATE_HOME` (or `~/.local/state`)/sandport. */
 export function defaultLedgerPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -65,6 +65,8 @@ export class SandboxLedger implements RouterLedger {
   readonly #insert: Statement;
   readonly #delete: Statement;
   readonly #all: Statement;
+  readonly #putHealth: Statement;
+  readonly #allHealth: Statement;
 
   private constructor(path: string, database: Database) {
     this.path = path;
@@ -74,6 +76,12 @@ export class SandboxLedger implements RouterLedger {
     );
     this.#delete = database.prepare("DELETE FROM sandboxes WHERE sandbox_id = ?");
     this.#all = database.prepare("SELECT * FROM sandboxes ORDER BY created_at, sandbox_id");
+    this.#putHealth = database.prepare(
+      "INSERT OR REPLACE INTO provider_health (provider_id, health) VALUES (?, ?)",
+    );
+    this.#allHealth = database.prepare(
+      "SELECT provider_id, health FROM provider_health ORDER BY provider_id",
+    );
   }
 
   /**
@@ -102,6 +110,9 @@ export class SandboxLedger implements RouterLedger {
       }
       database.exec(
         "CREATE TABLE IF NOT EXISTS sandboxes (sandbox_id TEXT PRIMARY KEY, provider_id TEXT NOT NULL, owner_pid INTEGER NOT NULL, owner_start TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER, labels TEXT NOT NULL)",
+      );
+      database.exec(
+        "CREATE TABLE IF NOT EXISTS provider_health (provider_id TEXT PRIMARY KEY, health TEXT NOT NULL)",
       );
       return new SandboxLedger(path, database);
     } catch (error) {
@@ -137,6 +148,15 @@ export class SandboxLedger implements RouterLedger {
       entry.expiresAt ?? null,
       JSON.stringify(entry.labels),
     );
+  }
+
+  recordHealth(providerId: string, health: RecordedHealth): void {
+    this.#putHealth.run(providerId, JSON.stringify(health));
+  }
+
+  recordedHealth(): Record<string, RecordedHealth> {
+    const rows = this.#allHealth.all() as { provider_id: string; health: string }[];
+    return Object.fromEntries(rows.map((row) => [row.provider_id, JSON.parse(row.health) as RecordedHealth]));
   }
 
   /** Forgets a sandbox (destroyed, or found gone). */
