@@ -61,6 +61,7 @@ export {
 export { errorFromHttpStatus, type HttpFailure, retryAfterMs } from "./http-errors.ts";
 export { abandonIfAborted, createSandbox, throwIfAborted, withSandbox } from "./lifecycle.ts";
 export { defaultMaxOutputBytes, OutputBuffer } from "./output-buffer.ts";
+export { CallbackFailure, CombinedOutput, OutputCollector } from "./output-collector.ts";
 export { parseProviderOptions } from "./provider-options.ts";
 export {
   defineProviderFactory,

@@ -15,8 +15,11 @@
 import { Writable } from "node:stream";
 import {
   AbortedError,
+  CallbackFailure,
+  CombinedOutput,
   defaultMaxOutputBytes,
   type ExecResult,
+  OutputCollector,
   ProviderUnavailableError,
   type SandportError,
 } from "@sandport/core";
@@ -25,7 +28,6 @@ import type {
   Command as VercelCommand,
   CommandFinished as VercelCommandFinished,
 } from "@vercel/sandbox";
-import { CallbackFailure, CombinedOutput, OutputCollector } from "./output-collector.ts";
 import { errorFromVercel, type FailureContext } from "./vercel-errors.ts";
 import type { VercelSdk } from "./vercel-settings.ts";
 

@@ -5,6 +5,7 @@
  * `closeStdin` reject with `unsupported_capability` (`features.processStdin` is false).
  */
 import {
+  CombinedOutput,
   defaultMaxOutputBytes,
   type ExecResult,
   InvalidRequestError,
@@ -14,7 +15,6 @@ import {
   UnsupportedCapabilityError,
   watchDeadline,
 } from "@sandport/core";
-import { CombinedOutput } from "./output-collector.ts";
 import { TextStream } from "./text-stream.ts";
 import { errorFromVercel } from "./vercel-errors.ts";
 import {

@@ -1,7 +1,15 @@
 /**
  * Runs one command through the sandbox bridge's exec route and turns its event stream into an `ExecResult`.
  */
-import { AbortedError, defaultMaxOutputBytes, type ExecResult, SandportError } from "@sandport/core";
+import {
+  AbortedError,
+  CallbackFailure,
+  CombinedOutput,
+  defaultMaxOutputBytes,
+  type ExecResult,
+  OutputCollector,
+  SandportError,
+} from "@sandport/core";
 import { z } from "zod";
 import {
   errorFromExecEvent,
@@ -9,7 +17,6 @@ import {
   streamCutError,
   unreadableResponseError,
 } from "./cloudflare-container-errors.ts";
-import { CallbackFailure, CombinedOutput, OutputCollector } from "./output-collector.ts";
 import type { SandboxBridgeClient, SandboxBridgeExecBody } from "./sandbox-bridge-client.ts";
 import { readServerSentEvents } from "./server-sent-events.ts";
 

@@ -1,5 +1,8 @@
-/** Collects one output stream of a command: bounded bytes, plus the kept text passed on as it arrives. (As in the Cloudflare adapter; shared code would belong in core.) */
-import { OutputBuffer } from "@sandport/core";
+/**
+ * Collects one output stream of a command for adapters that receive output in chunks: bounded
+ * bytes, the kept text passed on as it arrives, and the streams combined in arrival order.
+ */
+import { OutputBuffer } from "./output-buffer.ts";
 
 /** Thrown in place of an error raised by the caller's `onStdout` / `onStderr`, to tell it apart. */
 export class CallbackFailure {
