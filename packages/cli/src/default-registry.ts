@@ -3,7 +3,7 @@ import { cloudflareContainerProviderFactory, cloudflareIsolateProviderFactory } 
 import { ProviderRegistry } from "@sandport/core";
 import { daytonaProviderFactory } from "@sandport/daytona";
 import { localProviderFactory } from "@sandport/local";
-import { modalProviderFactory } from "@sandport/modal";
+import { modalFunctionProviderFactory, modalSandboxProviderFactory } from "@sandport/modal";
 import { vercelProviderFactory } from "@sandport/vercel";
 
 /** A fresh registry with every provider type bundled with the CLI, all loaded (for programs). */
@@ -14,6 +14,7 @@ export function defaultRegistry(): ProviderRegistry {
     cloudflareContainerProviderFactory,
     daytonaProviderFactory,
     vercelProviderFactory,
-    modalProviderFactory,
+    modalSandboxProviderFactory,
+    modalFunctionProviderFactory,
   ]);
 }

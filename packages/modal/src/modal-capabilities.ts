@@ -1,14 +1,14 @@
-/** What the `modal` provider declares, derived from what Modal sandboxes and `modal` 0.11 can honour. */
+/** What the `modal-sandbox` provider declares, derived from what Modal sandboxes and `modal` 0.11 can honour. */
 import type { ProviderCapabilities } from "@sandport/core";
 import {
   defaultMaxTimeoutMs,
   defaultModalGpuTypes,
   defaultModalRegions,
-  type ModalProviderSettings,
+  type ModalSandboxProviderSettings,
 } from "./modal-settings.ts";
 
 /** Capabilities of a Modal workspace, from the settings that describe it. */
-export function modalCapabilities(settings: ModalProviderSettings): ProviderCapabilities {
+export function modalCapabilities(settings: ModalSandboxProviderSettings): ProviderCapabilities {
   return {
     // The default image (python:3.13-slim) has sh, coreutils and Python 3; no Node.js.
     runtimes: ["shell", "python"],

@@ -3,13 +3,13 @@
 // left behind.
 import { SandportError } from "@sandport/core";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { createModalProvider } from "./modal-provider.ts";
+import { createModalSandboxProvider } from "./modal-sandbox-provider.ts";
 import { createModalFake, grpcStatus } from "./testing/index.ts";
 
 const credentials = { tokenId: "ak-errors-2", tokenSecret: "as-errors-very-secret-2" };
 const modal = await createModalFake(credentials);
 Object.assign(process.env, modal.environment);
-const provider = createModalProvider({ providerId: "modal-errors", ...credentials });
+const provider = createModalSandboxProvider({ providerId: "modal-errors", ...credentials });
 
 afterAll(async () => {
   await provider.dispose();
@@ -82,7 +82,7 @@ describe("modal errors", () => {
 
   it("maps DEADLINE_EXCEEDED (after the SDK's retries) to timeout", async () => {
     modal.failNext("AppGetOrCreate", { kind: "status", code: grpcStatus.DEADLINE_EXCEEDED }, 4);
-    const fresh = createModalProvider({ providerId: "modal-errors", ...credentials });
+    const fresh = createModalSandboxProvider({ providerId: "modal-errors", ...credentials });
     const error = await rejection(() => fresh.create({}));
     expect(error.code).toBe("timeout");
     await fresh.dispose();
@@ -137,7 +137,7 @@ describe("modal errors", () => {
     delete process.env.MODAL_TOKEN_ID;
     delete process.env.MODAL_TOKEN_SECRET;
     try {
-      const bare = createModalProvider({ providerId: "modal-errors" });
+      const bare = createModalSandboxProvider({ providerId: "modal-errors" });
       const error = await rejection(() => bare.create({}));
       expect(error.code).toBe("authentication");
       for (const name of ["providers.modal-errors.tokenId", "MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET"]) {
@@ -151,7 +151,7 @@ describe("modal errors", () => {
   });
 
   it("is refused by the fake with wrong credentials, as authentication without the secret", async () => {
-    const wrong = createModalProvider({
+    const wrong = createModalSandboxProvider({
       providerId: "modal-errors",
       tokenId: "ak-wrong",
       tokenSecret: credentials.tokenSecret,

@@ -3,13 +3,13 @@
 // its V1 path), and the refusals that happen before any call.
 import { SandportError } from "@sandport/core";
 import { afterAll, describe, expect, it } from "vitest";
-import { createModalProvider } from "./modal-provider.ts";
+import { createModalSandboxProvider } from "./modal-sandbox-provider.ts";
 import { createModalFake } from "./testing/index.ts";
 
 const credentials = { tokenId: "ak-mapping-1", tokenSecret: "as-mapping-secret-1" };
 const modal = await createModalFake(credentials);
 Object.assign(process.env, modal.environment);
-const provider = createModalProvider({ providerId: "modal", ...credentials });
+const provider = createModalSandboxProvider({ providerId: "modal", ...credentials });
 
 afterAll(async () => {
   await provider.dispose();

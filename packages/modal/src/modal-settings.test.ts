@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SandportError } from "@sandport/core";
 import { afterAll, describe, expect, it } from "vitest";
-import { createModalProvider, modalProviderFactory } from "./modal-provider.ts";
+import { createModalSandboxProvider, modalSandboxProviderFactory } from "./modal-sandbox-provider.ts";
 import { modalSettingsSchema } from "./modal-settings.ts";
-import { modalTypeInfo } from "./settings.ts";
+import { modalSandboxTypeInfo } from "./settings.ts";
 import { createModalFake } from "./testing/index.ts";
 
 const home = mkdtempSync(join(tmpdir(), "sandport-modal-home-"));
@@ -38,7 +38,7 @@ afterAll(async () => {
 
 describe("modal settings", () => {
   it("never reads ~/.modal.toml in tests: its environment and token do not reach the fake", async () => {
-    const provider = createModalProvider({ ...credentials });
+    const provider = createModalSandboxProvider({ ...credentials });
     await using sandbox = await provider.create({});
     expect((await sandbox.exec(["echo", "ok"])).stdout).toBe("ok\n");
     const app = modal.callsOf("AppGetOrCreate")[0];
@@ -48,20 +48,20 @@ describe("modal settings", () => {
   });
 
   it("does not take the token of ~/.modal.toml for missing credentials", async () => {
-    const provider = createModalProvider({});
+    const provider = createModalSandboxProvider({});
     const error = await provider.create({}).catch((caught: unknown) => caught);
     expect(SandportError.isInstance(error) && error.code).toBe("authentication");
   });
 
   it("constructs without credentials, and imports nothing until the first call", () => {
-    expect(() => createModalProvider({})).not.toThrow();
-    expect(createModalProvider({}).providerId).toBe("modal");
+    expect(() => createModalSandboxProvider({})).not.toThrow();
+    expect(createModalSandboxProvider({}).providerId).toBe("modal-sandbox");
   });
 
   it("uses an injected client instead of building one", async () => {
     const { ModalClient } = await import("modal");
     const client = new ModalClient(credentials);
-    const provider = createModalProvider({ client });
+    const provider = createModalSandboxProvider({ client });
     await using sandbox = await provider.create({});
     expect((await sandbox.exec(["true"])).exitCode).toBe(0);
     await provider.dispose();
@@ -69,7 +69,7 @@ describe("modal settings", () => {
   });
 
   it("validates sandport.json settings strictly and exports the type info without the adapter", () => {
-    expect(modalTypeInfo.type).toBe("modal");
+    expect(modalSandboxTypeInfo.type).toBe("modal-sandbox");
     expect(modalSettingsSchema.safeParse({ tokenId: "a", tokenSecret: "b", appName: "x" }).success).toBe(
       true,
     );
@@ -77,16 +77,16 @@ describe("modal settings", () => {
   });
 
   it("diagnoses missing credentials by name, never by value", async () => {
-    const diagnosis = await modalProviderFactory.diagnose?.({}, { providerId: "gpu" } as never);
+    const diagnosis = await modalSandboxProviderFactory.diagnose?.({}, { providerId: "gpu" } as never);
     expect(diagnosis?.usable).toBe(false);
     expect(diagnosis?.problem).toContain("providers.gpu.tokenId or MODAL_TOKEN_ID");
-    const ready = await modalProviderFactory.diagnose?.(credentials, { providerId: "gpu" } as never);
+    const ready = await modalSandboxProviderFactory.diagnose?.(credentials, { providerId: "gpu" } as never);
     expect(ready?.usable).toBe(true);
     expect(JSON.stringify(ready)).not.toContain(credentials.tokenSecret);
   });
 
   it("declares GPUs, the network modes and the features it honours", () => {
-    const { capabilities } = createModalProvider({});
+    const { capabilities } = createModalSandboxProvider({});
     expect(capabilities.limits.gpuTypes).toContain("H100");
     expect(capabilities.network).toEqual({
       modes: ["none", "open", "allowlist"],

@@ -1,4 +1,4 @@
-/** Settings of the `modal` provider, their config schema, and lazy credential loading. */
+/** Settings of the `modal-sandbox` provider, their config schema, and lazy credential loading. */
 import { AuthenticationError } from "@sandport/core";
 import { z } from "zod";
 import { modalCapabilities } from "./modal-capabilities.ts";
@@ -66,9 +66,9 @@ export type ModalSdk = Pick<
 /** The SDK client the provider talks through (`new ModalClient(...)`). */
 export type ModalSdkClient = InstanceType<typeof import("modal").ModalClient>;
 
-/** Settings of {@link createModalProvider}. Every field is optional. */
-export interface ModalProviderSettings {
-  /** Instance name; prefixes sandbox ids. Default `"modal"`. */
+/** Settings of {@link createModalSandboxProvider}. Every field is optional. */
+export interface ModalSandboxProviderSettings {
+  /** Instance name; prefixes sandbox ids. Default `"modal-sandbox"`. */
   providerId?: string;
   /**
    * Modal token id. Default: the `MODAL_TOKEN_ID` environment variable. Read at the first
@@ -153,7 +153,7 @@ export function environmentValue(name: string): string | undefined {
  * variable, never a value.
  */
 export function resolveModalCredentials(
-  settings: ModalProviderSettings,
+  settings: Pick<ModalSandboxProviderSettings, "tokenId" | "tokenSecret">,
   providerId: string,
 ): ModalCredentials {
   const found: Partial<ModalCredentials> = {};
@@ -177,12 +177,12 @@ export function resolveModalCredentials(
   return found as ModalCredentials;
 }
 
-/** What config needs of the `modal` type, without the adapter (see `@sandport/modal/settings`). */
-export const modalTypeInfo = {
-  type: "modal",
+/** What config needs of the `modal-sandbox` type, without the adapter (see `@sandport/modal/settings`). */
+export const modalSandboxTypeInfo = {
+  type: "modal-sandbox",
   description:
     "Modal sandboxes (containers, GPUs) through the official modal JavaScript SDK (token id and secret).",
   settingsSchema: modalSettingsSchema,
   // Light: the capabilities module imports nothing of the adapter, so a router can decide before loading it.
-  capabilities: (settings: ModalProviderSettings) => modalCapabilities(settings),
+  capabilities: (settings: ModalSandboxProviderSettings) => modalCapabilities(settings),
 } as const;

@@ -1,5 +1,6 @@
 /**
- * `@sandport/modal/settings`: what config needs of the `modal` provider type (its name,
- * description and settings schema) without importing the adapter or the SDK.
+ * `@sandport/modal/settings`: what config needs of the Modal provider types (their names,
+ * descriptions, settings schemas and light capabilities) without importing the adapters or the SDK.
  */
-export { modalTypeInfo } from "./modal-settings.ts";
+export { modalFunctionTypeInfo } from "./modal-function-settings.ts";
+export { modalSandboxTypeInfo } from "./modal-settings.ts";

@@ -7,7 +7,7 @@ import { cloudflareContainerTypeInfo, cloudflareIsolateTypeInfo } from "@sandpor
 import { ProviderRegistry } from "@sandport/core";
 import { daytonaTypeInfo } from "@sandport/daytona/settings";
 import { localProviderFactory } from "@sandport/local";
-import { modalTypeInfo } from "@sandport/modal/settings";
+import { modalFunctionTypeInfo, modalSandboxTypeInfo } from "@sandport/modal/settings";
 import { vercelTypeInfo } from "@sandport/vercel/settings";
 
 /** A fresh registry of the built-in provider types. */
@@ -30,7 +30,11 @@ export function builtInRegistry(): ProviderRegistry {
       load: async () => (await import("@sandport/vercel")).vercelProviderFactory,
     })
     .registerLazy({
-      ...modalTypeInfo,
-      load: async () => (await import("@sandport/modal")).modalProviderFactory,
+      ...modalSandboxTypeInfo,
+      load: async () => (await import("@sandport/modal")).modalSandboxProviderFactory,
+    })
+    .registerLazy({
+      ...modalFunctionTypeInfo,
+      load: async () => (await import("@sandport/modal")).modalFunctionProviderFactory,
     });
 }

@@ -41,4 +41,47 @@ describe("the Modal fake with the raw SDK", () => {
     expect(await fake.countLiveSandboxes()).toBe(0);
     client.close();
   }, 60_000);
+
+  it("calls the deployed runner through functions.fromName(...).remote(...), inputs and outputs in CBOR", async () => {
+    const client = new modal.ModalClient(credentials);
+    await expect(client.functions.fromName("sandport-runner", "run")).rejects.toBeInstanceOf(
+      modal.NotFoundError,
+    );
+    fake.deployRunner();
+    const runner = await client.functions.fromName("sandport-runner", "run");
+    const reply = (await runner.remote([
+      {
+        protocol: 1,
+        command: ["sh", "-c", "cat in.txt; echo made > out.txt; echo oops >&2; exit 4"],
+        cwd: "/workspace",
+        entries: [{ path: "in.txt", kind: "file", data: new TextEncoder().encode("hello "), mode: 0o644 }],
+      },
+    ])) as Record<string, unknown>;
+    expect(reply.status).toBe("ran");
+    expect(reply.exit_code).toBe(4);
+    expect(new TextDecoder().decode(reply.stdout as Uint8Array)).toBe("hello ");
+    expect(new TextDecoder().decode(reply.stderr as Uint8Array)).toBe("oops\n");
+    const entries = reply.entries as { path: string; changed?: boolean; data?: Uint8Array }[];
+    expect(entries.find((entry) => entry.path === "in.txt")?.changed).toBe(false);
+    const made = entries.find((entry) => entry.path === "out.txt");
+    expect(new TextDecoder().decode(made?.data)).toBe("made\n");
+    expect(fake.callsOf("FunctionMap")).toHaveLength(1);
+    expect(fake.functionInputs[0]?.viaBlob).toBe(false);
+    // An input over 2 MiB travels as a blob, and so does a reply over 2 MiB.
+    const big = new Uint8Array(3 * 1024 * 1024).fill(120);
+    const echoed = (await runner.remote([
+      {
+        protocol: 1,
+        command: ["sh", "-c", "cp big.bin copy.bin"],
+        entries: [{ path: "big.bin", kind: "file", data: big }],
+      },
+    ])) as Record<string, unknown>;
+    expect(fake.functionInputs[1]?.viaBlob).toBe(true);
+    const copy = (echoed.entries as { path: string; data?: Uint8Array }[]).find(
+      (entry) => entry.path === "copy.bin",
+    );
+    expect(copy?.data?.byteLength).toBe(big.byteLength);
+    expect(fake.callsOf("BlobGet")).toHaveLength(1);
+    client.close();
+  }, 60_000);
 });

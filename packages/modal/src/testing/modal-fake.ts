@@ -6,7 +6,10 @@
  * sandboxes and their execs; every exec runs for real in a machine (by default one
  * `@sandport/local` sandbox per Modal sandbox), and the in-image fs-tools helper is emulated for
  * real on that machine's files (see `fs-tools-emulation.ts`). A sandbox ends at its
- * `timeout_secs`. Every call is recorded (never a credential), and faults can be queued.
+ * `timeout_secs`. Modal Functions are emulated too (see `function-grid.ts`): after
+ * {@link ModalFake.deployRunner}, `functions.fromName(...)`, `withOptions(...).instance()` and
+ * `.remote(...)` reach sandport's runner, whose shipped Python file runs for real on a machine.
+ * Every call is recorded (never a credential), and faults can be queued.
  *
  * The SDK takes its endpoint only from the `MODAL_SERVER_URL` environment variable, read when a
  * `ModalClient` is constructed, and reads `~/.modal.toml` when it is imported unless
@@ -25,6 +28,13 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type * as Grpc from "@grpc/grpc-js";
 import { fsToolsPath, planFsTools } from "./fs-tools-emulation.ts";
+import {
+  type FakeFunction,
+  type FakeRunnerDeployment,
+  FunctionGrid,
+  GridError,
+  type RecordedFunctionInput,
+} from "./function-grid.ts";
 import { createLocalMachineExecutor } from "./local-machine.ts";
 import {
   ModalFakeCwdError,
@@ -173,6 +183,7 @@ export class ModalFake {
   readonly #images = new Map<string, Record<string, unknown>>();
   readonly #secrets = new Map<string, Record<string, string>>();
   readonly #authTokens = new Set<string>();
+  readonly #grid: FunctionGrid;
   #server: Grpc.Server | undefined;
   #grpc: typeof Grpc | undefined;
   #port = 0;
@@ -181,6 +192,29 @@ export class ModalFake {
   constructor(options: ModalFakeOptions) {
     this.#options = options;
     this.#executor = options.executor ?? createLocalMachineExecutor();
+    this.#grid = new FunctionGrid(this.#executor, (appName) => {
+      const key = `deployed/${appName}`;
+      let appId = this.#apps.get(key);
+      if (appId === undefined) {
+        appId = `ap-${alphanumeric(22)}`;
+        this.#apps.set(key, appId);
+      }
+      return appId;
+    });
+  }
+
+  /**
+   * Deploys sandport's runner function (`runner/sandport_runner.py`), as `modal deploy` would:
+   * afterwards `functions.fromName("sandport-runner", "run")` finds it, and each call runs that
+   * file with `python3` in a machine of the executor. Until then, function lookups are NOT_FOUND.
+   */
+  deployRunner(deployment?: FakeRunnerDeployment): FakeFunction {
+    return this.#grid.deployRunner(deployment);
+  }
+
+  /** Every function input received so far, decoded from CBOR (what the adapter sent). */
+  get functionInputs(): readonly RecordedFunctionInput[] {
+    return this.#grid.inputs;
   }
 
   /** `http://127.0.0.1:<port>`: what `MODAL_SERVER_URL` must hold. */
@@ -255,6 +289,7 @@ export class ModalFake {
       );
     });
     this.#server = server;
+    await this.#grid.start();
   }
 
   /** Ends every sandbox, stops the server and releases the executor. Idempotent. */
@@ -270,6 +305,7 @@ export class ModalFake {
       await Promise.race([new Promise<void>((resolve) => server.tryShutdown(() => resolve())), sleep(500)]);
       server.forceShutdown();
     }
+    await this.#grid.close();
     await this.#executor.dispose?.();
   }
 
@@ -323,7 +359,12 @@ export class ModalFake {
         if (!authorized) {
           throw this.#error(grpcStatus.UNAUTHENTICATED, "Invalid token id or token secret");
         }
-        return handler(call);
+        try {
+          return await handler(call);
+        } catch (error) {
+          if (error instanceof GridError) throw this.#error(error.code, error.message);
+          throw error;
+        }
       })().then(
         (response) => callback(null, response as never),
         (error: unknown) => {
@@ -449,6 +490,19 @@ export class ModalFake {
       SandboxTagsGetV2: unary("SandboxTagsGetV2", async (call) => ({
         tags: sandboxOf(plainObject(call.request)).tags,
       })),
+      FunctionGet: unary("FunctionGet", async (call) => this.#grid.functionGet(plainObject(call.request))),
+      FunctionBindParams: unary("FunctionBindParams", async (call) =>
+        this.#grid.functionBindParams(plainObject(call.request)),
+      ),
+      FunctionMap: unary("FunctionMap", async (call) => this.#grid.functionMap(plainObject(call.request))),
+      FunctionGetOutputs: unary("FunctionGetOutputs", async (call) =>
+        this.#grid.functionGetOutputs(plainObject(call.request), () => call.cancelled),
+      ),
+      FunctionRetryInputs: unary("FunctionRetryInputs", async (call) =>
+        this.#grid.functionRetryInputs(plainObject(call.request)),
+      ),
+      BlobCreate: unary("BlobCreate", async () => this.#grid.blobCreate()),
+      BlobGet: unary("BlobGet", async (call) => this.#grid.blobGet(plainObject(call.request))),
     };
   }
 

@@ -1,5 +1,5 @@
 /**
- * The `modal` provider: Modal sandboxes (gVisor containers, with GPUs) through the official
+ * The `modal-sandbox` provider: Modal sandboxes (gVisor containers, with GPUs) through the official
  * `modal` JavaScript SDK (0.11).
  *
  * The SDK takes its endpoint only from `MODAL_SERVER_URL` (read when the client is built) and reads
@@ -38,14 +38,14 @@ import {
   defaultModalImage,
   defaultSandboxTtlMs,
   environmentValue,
-  type ModalProviderSettings,
+  type ModalSandboxProviderSettings,
   type ModalSdk,
   type ModalSdkClient,
-  modalTypeInfo,
+  modalSandboxTypeInfo,
   resolveModalCredentials,
 } from "./modal-settings.ts";
 
-export type { ModalProviderSettings } from "./modal-settings.ts";
+export type { ModalSandboxProviderSettings } from "./modal-settings.ts";
 
 type ModalApp = Awaited<ReturnType<ModalSdkClient["apps"]["fromName"]>>;
 type ModalImage = ReturnType<ModalSdkClient["images"]["fromRegistry"]>;
@@ -58,18 +58,18 @@ interface Connection {
 }
 
 /** The provider. Constructing it sends nothing, reads no credential and imports no SDK. */
-export class ModalProvider implements SandboxProvider {
+export class ModalSandboxProvider implements SandboxProvider {
   readonly specificationVersion = specificationVersion;
   readonly providerId: string;
   readonly capabilities: ProviderCapabilities;
-  readonly #settings: ModalProviderSettings;
+  readonly #settings: ModalSandboxProviderSettings;
   #connection: Promise<Connection> | undefined;
   #app: Promise<ModalApp> | undefined;
   readonly #images = new Map<string, ModalImage>();
   readonly #destroyed = new Set<string>();
 
-  constructor(settings: ModalProviderSettings = {}) {
-    this.providerId = settings.providerId ?? "modal";
+  constructor(settings: ModalSandboxProviderSettings = {}) {
+    this.providerId = settings.providerId ?? "modal-sandbox";
     this.capabilities = modalCapabilities(settings);
     this.#settings = settings;
   }
@@ -301,36 +301,43 @@ export class ModalProvider implements SandboxProvider {
   }
 }
 
-/** Creates a `modal` provider. Nothing is sent and no credential read until the first call. */
-export function createModalProvider(settings: ModalProviderSettings = {}): ModalProvider {
-  return new ModalProvider(settings);
+/** Creates a `modal-sandbox` provider. Nothing is sent and no credential read until the first call. */
+export function createModalSandboxProvider(
+  settings: ModalSandboxProviderSettings = {},
+): ModalSandboxProvider {
+  return new ModalSandboxProvider(settings);
 }
 
-/** Registry entry for `"type": "modal"` in sandport.json. */
-export const modalProviderFactory = defineProviderFactory({
-  ...modalTypeInfo,
-  create: (settings, context) => createModalProvider({ ...settings, providerId: context.providerId }),
+/** Nothing local is needed; reports which credentials are set (never their values). */
+async function diagnoseModalSandbox(
+  settings: ModalSandboxProviderSettings,
+  context: { providerId: string },
+): Promise<ProviderDiagnosis> {
+  const missing = (["tokenId", "tokenSecret"] as const).filter(
+    (key) => (settings[key] ?? environmentValue(credentialEnvironmentVariables[key]) ?? "") === "",
+  );
+  const lines = [
+    "backend: Modal sandboxes (vendor cloud, gVisor containers, GPUs) through the modal SDK 0.11",
+    missing.length === 0
+      ? "credentials: tokenId and tokenSecret are set"
+      : `credentials: missing ${missing.join(", ")}`,
+    `endpoint: ${environmentValue("MODAL_SERVER_URL") ?? "https://api.modal.com (MODAL_SERVER_URL not set)"}`,
+  ];
+  if (missing.length === 0) return { usable: true, lines, details: { missing } };
+  return {
+    usable: false,
+    lines,
+    problem: `set ${missing
+      .map((key) => `providers.${context.providerId}.${key} or ${credentialEnvironmentVariables[key]}`)
+      .join(", ")}`,
+    details: { missing },
+  };
+}
+
+/** Registry entry for `"type": "modal-sandbox"` in sandport.json. */
+export const modalSandboxProviderFactory = defineProviderFactory({
+  ...modalSandboxTypeInfo,
+  create: (settings, context) => createModalSandboxProvider({ ...settings, providerId: context.providerId }),
   capabilities: (settings) => modalCapabilities(settings),
-  /** Nothing local is needed; reports which credentials are set (never their values). */
-  async diagnose(settings, context): Promise<ProviderDiagnosis> {
-    const missing = (["tokenId", "tokenSecret"] as const).filter(
-      (key) => (settings[key] ?? environmentValue(credentialEnvironmentVariables[key]) ?? "") === "",
-    );
-    const lines = [
-      "backend: Modal sandboxes (vendor cloud, gVisor containers, GPUs) through the modal SDK 0.11",
-      missing.length === 0
-        ? "credentials: tokenId and tokenSecret are set"
-        : `credentials: missing ${missing.join(", ")}`,
-      `endpoint: ${environmentValue("MODAL_SERVER_URL") ?? "https://api.modal.com (MODAL_SERVER_URL not set)"}`,
-    ];
-    if (missing.length === 0) return { usable: true, lines, details: { missing } };
-    return {
-      usable: false,
-      lines,
-      problem: `set ${missing
-        .map((key) => `providers.${context.providerId}.${key} or ${credentialEnvironmentVariables[key]}`)
-        .join(", ")}`,
-      details: { missing },
-    };
-  },
+  diagnose: diagnoseModalSandbox,
 });

@@ -4,7 +4,7 @@
 // points it at the fake and away from ~/.modal.toml.
 import { describeProviderContract } from "@sandport/contract";
 import { afterAll } from "vitest";
-import { createModalProvider } from "./modal-provider.ts";
+import { createModalSandboxProvider } from "./modal-sandbox-provider.ts";
 import { createModalFake } from "./testing/index.ts";
 
 const credentials = { tokenId: "ak-contract-7f3a", tokenSecret: "as-contract-secret-9c1d" };
@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 describeProviderContract({
-  name: "modal (Modal gRPC fake)",
-  create: () => createModalProvider({ providerId: "modal", ...credentials }),
+  name: "modal-sandbox (Modal gRPC fake)",
+  create: () => createModalSandboxProvider({ providerId: "modal-sandbox", ...credentials }),
   countLiveSandboxes: () => modal.countLiveSandboxes(),
 });
