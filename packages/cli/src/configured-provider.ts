@@ -29,7 +29,18 @@ export async function createConfiguredProvider(
   }
   // Loaded only when a command routes: `--provider` runs never pay for the router.
   const { createSandport } = await import("sandport");
-  const sandport = createSandport({ config, registry, env: environment.env });
+  const sandport = createSandport({
+    config,
+    registry,
+    env: environment.env,
+    onEvent: (event) => {
+      if (event.type === "ledger-error" && event.operation === "open") {
+        environment.stderr.write(
+          `sandport: note: no sandbox ledger (${context.redact(event.message)}); a sandbox this run leaves behind cannot be reaped by another process\n`,
+        );
+      }
+    },
+  });
   return sandport.router();
 }
 

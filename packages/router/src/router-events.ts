@@ -25,11 +25,14 @@ export interface ProviderCallEvent {
   errorCode?: SandportErrorCode;
 }
 
-/** The ledger could not record or forget a sandbox; the router still tracks it in memory. */
+/**
+ * The ledger could not record or forget a sandbox (the router still tracks it in memory), or could
+ * not be opened at all (then only this process knows its sandboxes: nothing to reap later).
+ */
 export interface LedgerErrorEvent {
   type: "ledger-error";
-  operation: "add" | "remove";
-  sandboxId: string;
+  operation: "open" | "add" | "remove";
+  sandboxId?: string;
   message: string;
 }
 

@@ -2,7 +2,7 @@
  * The front door: providers and the router from a config (or the embedded default), policy and
  * ledger from the config, adapters built only for the providers a request goes to.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expectSandportError } from "@sandport/contract";
@@ -69,6 +69,34 @@ describe("createSandport", () => {
     } finally {
       await sandport.dispose();
     }
+  });
+
+  it("falls back to a ledger in memory, and says so, when the default ledger cannot be created", async () => {
+    const notADirectory = join(directory, "a-file");
+    writeFileSync(notADirectory, "");
+    const events: unknown[] = [];
+    const sandport = createSandport({
+      config: { providers: { a: { type: "local" }, b: { type: "local" } } },
+      env: { XDG_STATE_HOME: notADirectory },
+      onEvent: (event) => events.push(event),
+    });
+    try {
+      const router = await sandport.router();
+      await using sandbox = await router.create({ runtime: "shell" });
+      expect((await sandbox.exec(["echo", "ok"])).stdout).toBe("ok\n");
+      expect(events).toContainEqual(expect.objectContaining({ type: "ledger-error", operation: "open" }));
+    } finally {
+      await sandport.dispose();
+    }
+    // A ledger the config names must work.
+    const named = createSandport({
+      config: {
+        providers: { a: { type: "local" }, b: { type: "local" } },
+        policy: { ledger: { path: join(notADirectory, "ledger.sqlite") } },
+      },
+    });
+    const error = await expectSandportError(() => named.router(), "config_invalid");
+    expect(error.message).toContain("policy.ledger.path");
   });
 
   it("refuses a bad config or policy with config_invalid naming the path", async () => {

@@ -13,6 +13,7 @@ import {
 } from "@sandport/core";
 import { nodeSecretSource } from "@sandport/core/node";
 import {
+  createMemoryLedger,
   createRouter,
   type DeferredProvider,
   type Router,
@@ -91,9 +92,14 @@ export function createSandport(options: SandportOptions = {}): Sandport {
       router ??= (async () => {
         const providers = await Promise.all(Object.keys(config.providers).map(deferred));
         if (options.ledger === undefined) {
-          openedLedger = openSqliteLedger(
-            (config.policy?.ledger as { path?: string } | undefined)?.path ?? defaultLedgerPath(env),
-          );
+          const configured = (config.policy?.ledger as { path?: string } | undefined)?.path;
+          openedLedger = openSqliteLedger(configured ?? defaultLedgerPath(env)).catch((error: unknown) => {
+            // A ledger the config names must work; the default one (a read-only home, say) may
+            // not, and then this process keeps its sandboxes in memory, and says so.
+            if (configured !== undefined) throw error;
+            options.onEvent?.({ type: "ledger-error", operation: "open", message: (error as Error).message });
+            return createMemoryLedger();
+          });
         }
         const routed = createRouter({
           providers,

@@ -2,6 +2,7 @@
  * `sandport reap`: destroys the sandboxes that crashed processes or expired lifetimes left behind,
  * as the router's ledger records them.
  */
+import { ConfigInvalidError } from "@sandport/core";
 import type { Command } from "commander";
 import type { CliContext } from "../cli-context.ts";
 import { loadCliConfig } from "../load-config.ts";
@@ -27,9 +28,19 @@ export async function executeReapCommand(options: ReapCommandOptions, context: C
   const { environment, registry } = context;
   const { config } = loadCliConfig({ registry, environment, path: context.globalOptions().config });
   const { createSandport } = await import("sandport");
-  const sandport = createSandport({ config, registry, env: environment.env });
+  let ledgerProblem: string | undefined;
+  const sandport = createSandport({
+    config,
+    registry,
+    env: environment.env,
+    onEvent: (event) => {
+      if (event.type === "ledger-error" && event.operation === "open") ledgerProblem = event.message;
+    },
+  });
   try {
     const router = await sandport.router();
+    // Reaping an empty stand-in would report "nothing left behind" while the real ledger went unread.
+    if (ledgerProblem !== undefined) throw new ConfigInvalidError(ledgerProblem);
     const report = await router.reap();
     const failed = report.failed.map(({ sandboxId, error }) => ({
       sandboxId,

@@ -98,7 +98,16 @@ export class SandboxLedger implements RouterLedger {
         { cause: error },
       );
     }
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (path !== ":memory:") {
+      try {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      } catch (error) {
+        throw new ConfigInvalidError(
+          `policy.ledger.path: cannot create the folder of "${path}" (${(error as NodeJS.ErrnoException).code ?? "error"}); point policy.ledger.path at a writable place`,
+          { cause: error },
+        );
+      }
+    }
     try {
       const database = new sqlite.DatabaseSync(path);
       database.exec("PRAGMA busy_timeout = 5000");
