@@ -63,7 +63,7 @@ describe("the CLI's module graph", () => {
 
   it("loads no vendor adapter or SDK for a run the router sends to local", () => {
     const loaded = modulesLoadedBy(["run", "--lang", "python", "-e", "print(1)"], "routed");
-    expect(loaded.some((url) => url.includes("/packages/router/"))).toBe(true);
+    expect(loaded.some((url) => url.includes("/packages/cli/dist/executable/"))).toBe(true);
     expect(
       loaded.filter((url) => engineModules.test(url) || adapterModules.test(url) || vendorSdks.test(url)),
     ).toEqual([]);
@@ -73,6 +73,15 @@ describe("the CLI's module graph", () => {
     const loaded = modulesLoadedBy(["exec", "--provider", "local", "--", "/bin/true"], "local");
     expect(loaded.some((url) => url.includes("/packages/local/"))).toBe(true);
     expect(loaded.filter((url) => engineModules.test(url))).toEqual([]);
+  });
+
+  it("runs from the bundled executable: a run on local loads a few dozen modules, not hundreds", () => {
+    const loaded = modulesLoadedBy(["exec", "--provider", "local", "--", "/bin/true"], "bundle");
+    const files = loaded.filter((url) => url.startsWith("file:"));
+    // The bundle, a few third-party modules kept outside it, and two package.json files.
+    expect(files.filter((url) => url.includes("/packages/cli/dist/executable/")).length).toBeGreaterThan(0);
+    expect(files.filter((url) => /\/node_modules\/zod\//.test(url))).toEqual([]);
+    expect(files.length, files.join("\n")).toBeLessThan(40);
   });
 
   it("does load the engine when a run needs an isolate (the check can see it)", () => {

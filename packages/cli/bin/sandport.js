@@ -1,3 +1,4 @@
 #!/usr/bin/env node
-// The published entry point: everything, including the Node version check, lives in dist/main.js.
-import "../dist/main.js";
+// The published entry point: the bundled executable (scripts/bundle-executable.ts); the Node version
+// check runs first, in dist/executable/main.js.
+import "../dist/executable/main.js";

@@ -2,7 +2,7 @@
 import { createConfigSchema, type ProviderRegistry } from "@sandport/core";
 import { routingPolicySchema } from "@sandport/router";
 import { gatewayConfigSchema, tunnelConfigSchema } from "@sandport/tunnel";
-import { z } from "zod";
+import * as z from "zod";
 import { defaultRegistry } from "./default-registry.ts";
 
 /** The file name of the published schema, at the package root. */

@@ -18,7 +18,7 @@ import {
   specificationVersion,
 } from "@sandport/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import type { CliEnvironment, InterruptSignal } from "./cli-environment.ts";
 import { runCli } from "./run-cli.ts";
 

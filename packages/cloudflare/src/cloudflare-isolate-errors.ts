@@ -11,7 +11,7 @@ import {
   retryAfterMs,
   type SandportError,
 } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 
 const workerErrorSchema = z.object({
   error: z.object({ code: z.string().nullish(), message: z.string().nullish() }),

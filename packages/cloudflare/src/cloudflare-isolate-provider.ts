@@ -25,7 +25,7 @@ import {
   toSandportError,
   vendorIdFor,
 } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 import { validAllowEntry } from "./isolate/egress-policy.ts";
 import { systemLookup } from "./isolate/egress-proxy.ts";
 import { EnginePool } from "./isolate/engine-pool.ts";

@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${env:...}" and "${file:...}" are config syntax under test, not templates.
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import {
   createConfigSchema,
   createProviderFromConfig,

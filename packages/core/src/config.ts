@@ -1,5 +1,5 @@
 /** `sandport.json`: which providers exist, under which names, with which settings. */
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigInvalidError, InvalidRequestError } from "./errors.ts";
 import type { ProviderFactory, ProviderRegistry } from "./provider-registry.ts";
 import { isValidProviderId } from "./sandbox-id.ts";

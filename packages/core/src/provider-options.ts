@@ -1,5 +1,5 @@
 /** The escape hatch `providerOptions[providerId]`, checked the same way by every adapter. */
-import type { z } from "zod";
+import type * as z from "zod";
 import { InvalidRequestError } from "./errors.ts";
 import type { CreateSandboxRequest } from "./sandbox-request.ts";
 import { describeIssues } from "./sandbox-request.ts";

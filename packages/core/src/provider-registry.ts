@@ -1,5 +1,5 @@
 /** Maps provider type names (`"local"`, `"daytona"`) to factories, so config names a provider by type only. */
-import type { z } from "zod";
+import type * as z from "zod";
 import type { ProviderCapabilities } from "./capabilities.ts";
 import { ConfigInvalidError, ProviderUnavailableError } from "./errors.ts";
 import type { SandboxProvider } from "./sandbox-provider.ts";

@@ -1,5 +1,5 @@
 /** The normalized request and result types, and the zod schemas that validate them. */
-import { z } from "zod";
+import * as z from "zod";
 import { type Runtime, runtimes } from "./capabilities.ts";
 import { InvalidRequestError } from "./errors.ts";
 

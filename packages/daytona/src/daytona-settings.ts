@@ -2,7 +2,7 @@
 
 import type { Daytona } from "@daytonaio/sdk";
 import { AuthenticationError, ConfigInvalidError } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 import { daytonaCapabilities } from "./daytona-capabilities.ts";
 
 /** Environment variable the API key falls back to when `apiKey` is not set. */

@@ -1,7 +1,7 @@
 /** Settings of the local provider, with their defaults. */
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * How sandboxes are isolated. `auto` and `supervisor` both use the packaged sandbox supervisor

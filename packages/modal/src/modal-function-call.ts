@@ -11,7 +11,7 @@ import {
   type SandportError,
   TimeoutError,
 } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 import type { RunnerEntry } from "./function-workspace.ts";
 import { errorFromGrpcStatus, errorFromModal, type FailureContext, grpcStatusOf } from "./modal-errors.ts";
 import type { ModalFunctionSdk } from "./modal-function-settings.ts";

@@ -33,7 +33,7 @@ import {
   unsupportedReasons,
   vendorIdFor,
 } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 import { FunctionWorkspace } from "./function-workspace.ts";
 import {
   errorFromRunnerCall,

@@ -1,6 +1,6 @@
 /** Settings of the `modal-function` provider, their config schema and its type info. */
 import { runtimes } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 import { modalFunctionCapabilities } from "./modal-function-capabilities.ts";
 import type { ModalSdkClient } from "./modal-settings.ts";
 

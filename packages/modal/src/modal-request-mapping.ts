@@ -9,7 +9,7 @@ import {
   UnsupportedCapabilityError,
   unsupportedReasons,
 } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 
 /** The sandbox's working directory: where relative paths and commands start (created by Modal at start). */
 export const modalWorkspaceRoot = "/workspace";

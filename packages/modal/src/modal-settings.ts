@@ -1,6 +1,6 @@
 /** Settings of the `modal-sandbox` provider, their config schema, and lazy credential loading. */
 import { AuthenticationError } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 import { modalCapabilities } from "./modal-capabilities.ts";
 
 /** Environment variables the credentials fall back to, by setting. */

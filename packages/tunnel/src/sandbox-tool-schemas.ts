@@ -2,7 +2,7 @@
  * Input and output schemas of the sandbox tools, built from the configured limits so that
  * `tools/list` advertises the same bounds the calls enforce (`maxLength`, `maximum`).
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { TunnelLimits } from "./tunnel-config.ts";
 
 const sandboxId = z.string().min(1).max(512).describe("Id returned by sandbox_create.");

@@ -16,7 +16,7 @@ import {
   type SandboxProvider,
   UnsupportedCapabilityError,
 } from "@sandport/core";
-import type { z } from "zod";
+import type * as z from "zod";
 import type { AuditRecord } from "./audit-log.ts";
 import type { DaemonLogger } from "./daemon-log.ts";
 import { errorMessage } from "./daemon-log.ts";

@@ -4,7 +4,7 @@
  * Strict schemas (no unknown keys) whose JSON Schema form ships for editors. Token strings may hold
  * `${env:...}` / `${file:...}` references, which the caller resolves before serving.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 /** Every tool the daemon can expose, in the order `tools/list` shows them. */
 export const sandboxToolNames = [

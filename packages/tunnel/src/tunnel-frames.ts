@@ -4,7 +4,7 @@
  * answers each with `response-start`, `response-body`..., `response-end` (or one `error`). Every
  * frame is validated on arrival; what fails is answered with an `error` frame, never a crash.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 /** Names this wire format, announced in `hello`. */
 export const tunnelProtocol = "sandport-tunnel.v1";

@@ -11,7 +11,7 @@ import {
   UnsupportedCapabilityError,
   unsupportedReasons,
 } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 import { memoryMbPerVcpu } from "./vercel-capabilities.ts";
 import { vercelPortsSchema } from "./vercel-settings.ts";
 

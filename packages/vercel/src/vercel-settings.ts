@@ -1,6 +1,6 @@
 /** Settings of the `vercel` provider, their config schema, and lazy credential loading. */
 import { AuthenticationError, ConfigInvalidError } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 import { vercelCapabilities } from "./vercel-capabilities.ts";
 
 /** Environment variables the credentials fall back to, by setting. */

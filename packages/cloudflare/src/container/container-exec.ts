@@ -10,7 +10,7 @@ import {
   OutputCollector,
   SandportError,
 } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 import {
   errorFromExecEvent,
   type FailureContext,

@@ -1,6 +1,6 @@
 /** Settings of the `cloudflare-container` provider, their config schema, and lazy credential loading. */
 import { AuthenticationError, ConfigInvalidError } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 import { isHeaderSafeToken, isSafeEndpointUrl } from "../endpoint-rules.ts";
 import { containerCapabilities } from "./container-capabilities.ts";
 

@@ -16,7 +16,7 @@
  * full, 502 `pool_error` when the start fails.
  */
 import { createHttpClient, type HttpClient, type HttpResponse, TimeoutError } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 import {
   errorFromSandboxBridgeResponse,
   type FailureContext,

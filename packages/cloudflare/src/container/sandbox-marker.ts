@@ -4,7 +4,7 @@
  * the marker lets `connect` tell a sandbox it created from such a stand-in, and carries the
  * request's `env` and `labels` across processes.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { workspaceRoot } from "./container-request-mapping.ts";
 
 /** Where the marker lives. Inside /workspace, since the sandbox bridge's file routes reach nothing else. */

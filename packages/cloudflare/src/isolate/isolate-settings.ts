@@ -1,7 +1,7 @@
 /** Settings of the `cloudflare-isolate` provider, with their defaults. */
 import { availableParallelism } from "node:os";
 import type { ProviderContext } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 import type { EgressLookup } from "./egress-proxy.ts";
 import { isolateCapabilities } from "./isolate-capabilities.ts";
 import { defaultMaxFilesBytes } from "./isolate-worker-protocol.ts";

@@ -17,7 +17,7 @@ import {
   SandportError,
   throwIfAborted,
 } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 import { errorFromIsolateWorkerAnswer } from "../cloudflare-isolate-errors.ts";
 import {
   EngineLostError,

@@ -8,7 +8,7 @@ import {
   NotFoundError,
   type RunCodeOptions,
 } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 import { IsolateSandbox } from "./isolate-sandbox.ts";
 import type { ResolvedIsolateSettings } from "./isolate-settings.ts";
 import { answerText, type IsolateWorkerClient, runGraceMs } from "./isolate-worker-client.ts";

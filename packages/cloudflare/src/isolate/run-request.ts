@@ -12,7 +12,7 @@ import {
   type RunCodeOptions,
   UnsupportedCapabilityError,
 } from "@sandport/core";
-import { z } from "zod";
+import * as z from "zod";
 import type { ResolvedIsolateSettings } from "./isolate-settings.ts";
 import type { IsolateWorkerRunBody } from "./isolate-worker-protocol.ts";
 import { checkRunOutput, envBounds, recordBoundsProblem } from "./isolate-worker-protocol.ts";

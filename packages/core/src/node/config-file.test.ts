@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { createProviderFromConfig, type SandportConfig } from "../config.ts";
 import { ConfigInvalidError, type SandportError } from "../errors.ts";
 import { defineProviderFactory, ProviderRegistry } from "../provider-registry.ts";
