@@ -9,11 +9,12 @@
  *   `@sandport/modal`: they find files of their own package next to their modules); their light
  *   `./settings` entries are bundled;
  * - `@sandport/tunnel` and the MCP SDK (they share one zod with the SDK's own schema handling);
- * - every other third-party package except zod, commander and cockatiel.
+ * - every other third-party package except zod, commander, cockatiel and the spinner.
  */
+import { rmSync } from "node:fs";
 import { build } from "esbuild";
 
-const bundled = new Set(["zod", "commander", "cockatiel"]);
+const bundled = new Set(["zod", "commander", "cockatiel", "yocto-spinner", "yoctocolors"]);
 const workspaceBundled = /^(@sandport\/(core|local|router|cli)|sandport)(\/|$)/;
 const settingsEntry = /^@sandport\/(cloudflare|daytona|vercel|modal)\/settings$/;
 
@@ -22,9 +23,13 @@ function packageName(specifier: string): string {
   return specifier.startsWith("@") ? `${parts[0]}/${parts[1]}` : (parts[0] as string);
 }
 
+const outdir = new URL("../dist/executable/", import.meta.url).pathname;
+// Chunk names change with their contents: start empty, so no stale chunk is shipped.
+rmSync(outdir, { recursive: true, force: true });
+
 await build({
   entryPoints: [new URL("../dist/main.js", import.meta.url).pathname],
-  outdir: new URL("../dist/executable/", import.meta.url).pathname,
+  outdir,
   bundle: true,
   splitting: true,
   format: "esm",
