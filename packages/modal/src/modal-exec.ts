@@ -14,17 +14,18 @@
 import { randomUUID } from "node:crypto";
 import {
   AbortedError,
+  CallbackFailure,
   defaultMaxOutputBytes,
   type ExecResult,
   InvalidRequestError,
   NotFoundError,
+  OutputCollector,
   type ProcessSignal,
   type SandboxProcess,
 } from "@sandport/core";
 import { errorFromModal, type FailureContext } from "./modal-errors.ts";
 import { wholeSeconds } from "./modal-request-mapping.ts";
 import type { ModalSdk } from "./modal-settings.ts";
-import { CallbackFailure, OutputCollector } from "./output-collector.ts";
 
 /** The SDK's sandbox handle. */
 export type ModalSdkSandbox = InstanceType<typeof import("modal").Sandbox>;
