@@ -61,11 +61,19 @@ function checkSize(field: string, bytes: number, limit: number, setting: string)
   }
 }
 
-function providerIdOf(sandbox: Sandbox, fallback: string): string {
+/**
+ * The provider that runs `sandbox`: named by its id, and for a router's sandbox
+ * (`<router>:<provider>:<vendor id>`) the provider inside, which is what an audit must name.
+ */
+function providerIdOf(sandbox: Sandbox, selected: SandboxProvider): string {
   try {
-    return decodeSandboxId(sandbox.id).providerId;
+    const outer = decodeSandboxId(sandbox.id);
+    const routed = typeof (selected as { explain?: unknown }).explain === "function";
+    return routed && outer.providerId === selected.providerId
+      ? decodeSandboxId(outer.vendorId).providerId
+      : outer.providerId;
   } catch {
-    return fallback;
+    return selected.providerId;
   }
 }
 
@@ -107,7 +115,7 @@ async function withOneShotSandbox<Result>(
     { runtime, ttlMs: timeoutMs + context.limits.createTimeoutMs, labels: context.labels },
     { signal: context.signal },
   );
-  const providerId = providerIdOf(sandbox, context.provider.providerId);
+  const providerId = providerIdOf(sandbox, context.provider);
   context.audit.sandboxId = sandbox.id;
   context.audit.provider = providerId;
   try {
@@ -194,7 +202,7 @@ const sandboxCreate: ToolRun<"sandbox_create"> = async (input, context) => {
     release();
     throw error;
   }
-  const providerId = providerIdOf(sandbox, context.provider.providerId);
+  const providerId = providerIdOf(sandbox, context.provider);
   context.audit.sandboxId = sandbox.id;
   context.audit.provider = providerId;
   const expiresAt = context.session.adopt(sandbox, providerId, release, input.ttlMs);
