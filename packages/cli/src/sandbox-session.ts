@@ -120,7 +120,7 @@ function oneShotRequest(options: SandboxSessionOptions): CreateSandboxRequest {
 async function createWithProgress(options: SandboxSessionOptions, signal: AbortSignal): Promise<Sandbox> {
   const { provider, environment } = options;
   const startedAt = performance.now();
-  const progress = startCreationProgress(
+  const progress = await startCreationProgress(
     environment.stderr,
     `creating sandbox on "${provider.providerId}"`,
     !options.json,
