@@ -43,8 +43,3 @@ export async function createConfiguredProvider(
   });
   return sandport.router();
 }
-
-/** Whether `provider` is the router (it decides per request, so a request should say what it needs). */
-export function isRouter(provider: SandboxProvider): boolean {
-  return typeof (provider as { explain?: unknown }).explain === "function";
-}

@@ -13,6 +13,7 @@ import {
   type Sandbox,
   type SandboxProvider,
 } from "@sandport/core";
+import { servingProviderId } from "@sandport/router";
 import type { CliEnvironment, InterruptSignal, OutputStream } from "./cli-environment.ts";
 import { startCreationProgress } from "./creation-spinner.ts";
 import { describeError } from "./error-report.ts";
@@ -190,7 +191,7 @@ function report(
       durationMs: result.durationMs,
       ...("value" in result ? { value: result.value } : {}),
       sandboxId: sandbox.id,
-      provider: servingProvider(options.provider.providerId, sandbox.id),
+      provider: servingProviderId(options.provider, sandbox.id),
     };
     environment.stdout.write(`${JSON.stringify(output)}\n`);
   } else {
@@ -265,14 +266,4 @@ async function destroyQuietly(sandbox: Sandbox, options: SandboxSessionOptions):
       note(options, `could not destroy sandbox ${sandbox.id}: ${describeError(error)}`),
     );
   }
-}
-
-/**
- * The provider that runs the sandbox: the one asked for, or, when the router chose, the provider
- * named inside its id (`router:<provider>:<vendor id>`).
- */
-function servingProvider(providerId: string, sandboxId: string): string {
-  const inner = sandboxId.startsWith(`${providerId}:`) ? sandboxId.slice(providerId.length + 1) : "";
-  const separator = inner.indexOf(":");
-  return providerId === "router" && separator > 0 ? inner.slice(0, separator) : providerId;
 }

@@ -5,10 +5,10 @@
  */
 import { expectSandportError } from "@sandport/contract";
 import type { Sandbox } from "@sandport/core";
+import { fileScriptStatus } from "@sandport/core";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createCloudflareContainerProvider } from "./cloudflare-container-provider.ts";
-import { fileScriptStatus } from "./container/container-files.ts";
 import {
   type ContainerExecutor,
   createSandboxBridgeFake,

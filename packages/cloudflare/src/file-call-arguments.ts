@@ -115,8 +115,3 @@ export function parseCallOptions(
 ): AbortSignal | undefined {
   return signalOf(optionsObject(options, providerId));
 }
-
-/** The message of a listing over its limit. */
-export function tooManyEntriesMessage(path: string, maxEntries: number): string {
-  return `listFiles ${JSON.stringify(path)}: more than ${maxEntries} entries (raise options.maxEntries, or list a subdirectory)`;
-}

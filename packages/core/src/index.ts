@@ -117,4 +117,15 @@ export {
   type SpawnOptions,
 } from "./sandbox-request.ts";
 export { hasSecretReference, resolveSecretReferences, type SecretSource } from "./secret-reference.ts";
+export {
+  classifyUnreadableByShell,
+  fileScriptStatus,
+  listFilesByShell,
+  makeDirectoryByShell,
+  removeFileByShell,
+  renameFileByShell,
+  type ShellFileRunner,
+  statFileByShell,
+  tooManyEntriesMessage,
+} from "./shell-file-calls.ts";
 export { normalizeAbsolutePath, workspaceMountPath, workspaceRelativePath } from "./workspace-path.ts";

@@ -28,6 +28,7 @@ export type {
   RouteDecisionEvent,
   RouterEvent,
 } from "./router-events.ts";
+export { isRouter, servingProviderId } from "./router-identity.ts";
 export {
   createMemoryLedger,
   type LedgerEntry,

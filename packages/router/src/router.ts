@@ -40,6 +40,7 @@ import {
 import { routedSandbox } from "./routed-sandbox.ts";
 import { routerCapabilities } from "./router-capabilities.ts";
 import { type RouterEvent, traced } from "./router-events.ts";
+import { routerBrand } from "./router-identity.ts";
 import {
   createMemoryLedger,
   type LedgerEntry,
@@ -124,6 +125,8 @@ export class Router implements SandboxProvider {
 
   constructor(options: RouterOptions) {
     if (options.providers.length === 0) throw new InvalidRequestError("a router needs at least one provider");
+    // Marks routers for isRouter (router-identity.ts), across copies of this package.
+    Object.defineProperty(this, routerBrand, { value: true });
     this.providerId = options.providerId ?? "router";
     this.#providers = new Map();
     for (const provider of options.providers) {

@@ -7,7 +7,6 @@ import {
   type Command,
   codeCommand,
   createSandbox,
-  decodeSandboxId,
   type ExecResult,
   InvalidRequestError,
   OutputLimitError,
@@ -16,6 +15,7 @@ import {
   type SandboxProvider,
   UnsupportedCapabilityError,
 } from "@sandport/core";
+import { servingProviderId } from "@sandport/router";
 import type * as z from "zod";
 import type { AuditRecord } from "./audit-log.ts";
 import type { DaemonLogger } from "./daemon-log.ts";
@@ -61,22 +61,6 @@ function checkSize(field: string, bytes: number, limit: number, setting: string)
   }
 }
 
-/**
- * The provider that runs `sandbox`: named by its id, and for a router's sandbox
- * (`<router>:<provider>:<vendor id>`) the provider inside, which is what an audit must name.
- */
-function providerIdOf(sandbox: Sandbox, selected: SandboxProvider): string {
-  try {
-    const outer = decodeSandboxId(sandbox.id);
-    const routed = typeof (selected as { explain?: unknown }).explain === "function";
-    return routed && outer.providerId === selected.providerId
-      ? decodeSandboxId(outer.vendorId).providerId
-      : outer.providerId;
-  } catch {
-    return selected.providerId;
-  }
-}
-
 function resultOutput(result: ExecResult, sandbox: Sandbox, providerId: string, context: ToolCallContext) {
   context.audit.exitCode = result.exitCode;
   context.audit.timedOut = result.timedOut;
@@ -115,7 +99,7 @@ async function withOneShotSandbox<Result>(
     { runtime, ttlMs: timeoutMs + context.limits.createTimeoutMs, labels: context.labels },
     { signal: context.signal },
   );
-  const providerId = providerIdOf(sandbox, context.provider);
+  const providerId = servingProviderId(context.provider, sandbox.id);
   context.audit.sandboxId = sandbox.id;
   context.audit.provider = providerId;
   try {
@@ -202,7 +186,7 @@ const sandboxCreate: ToolRun<"sandbox_create"> = async (input, context) => {
     release();
     throw error;
   }
-  const providerId = providerIdOf(sandbox, context.provider);
+  const providerId = servingProviderId(context.provider, sandbox.id);
   context.audit.sandboxId = sandbox.id;
   context.audit.provider = providerId;
   const expiresAt = context.session.adopt(sandbox, providerId, release, input.ttlMs);

@@ -12,7 +12,9 @@ import {
   type FileInfo,
   InvalidRequestError,
   type ListFilesOptions,
+  listFilesByShell,
   type MakeDirectoryOptions,
+  makeDirectoryByShell,
   NotFoundError,
   parseCommand,
   parseExecOptions,
@@ -20,9 +22,13 @@ import {
   parsePath,
   type RemoveFileOptions,
   type RunCodeOptions,
+  removeFileByShell,
+  renameFileByShell,
   type Sandbox,
   type SandboxProcess,
+  type ShellFileRunner,
   type SpawnOptions,
+  statFileByShell,
   throwIfAborted,
   toSandportError,
   UnsupportedCapabilityError,
@@ -30,14 +36,7 @@ import {
 import type { Session, Sandbox as VercelSdkSandbox } from "@vercel/sandbox";
 import { errorFromApiError, errorFromVercel } from "./vercel-errors.ts";
 import { runVercelCommand, type VercelExecInput } from "./vercel-exec.ts";
-import {
-  listVercelFiles,
-  makeVercelDirectory,
-  removeVercelFile,
-  renameVercelFile,
-  statVercelFile,
-  type VercelFileContext,
-} from "./vercel-files.ts";
+import { type VercelFileContext, vercelFileRunner } from "./vercel-files.ts";
 import { spawnVercelProcess } from "./vercel-process.ts";
 import {
   resolveWorkingDirectory,
@@ -271,7 +270,7 @@ export class VercelSandbox implements Sandbox {
       const { providerId } = this.#context;
       const absolute = resolveWorkspacePath(parsePath(path), "path", providerId, true);
       const checked = parseFileCallOptions(options);
-      return listVercelFiles(
+      return listFilesByShell(
         this.#files(),
         path,
         absolute,
@@ -285,7 +284,7 @@ export class VercelSandbox implements Sandbox {
   statFile(path: string, options?: CallOptions): Promise<FileInfo> {
     return this.#attributed(`statFile ${JSON.stringify(path)}`, async () => {
       const absolute = resolveWorkspacePath(parsePath(path), "path", this.#context.providerId, true);
-      return statVercelFile(this.#files(), path, absolute, options?.signal);
+      return statFileByShell(this.#files(), path, absolute, options?.signal);
     });
   }
 
@@ -293,7 +292,7 @@ export class VercelSandbox implements Sandbox {
     return this.#attributed(`makeDirectory ${JSON.stringify(path)}`, async () => {
       const absolute = resolveWorkspacePath(parsePath(path), "path", this.#context.providerId);
       const checked = parseFileCallOptions(options);
-      await makeVercelDirectory(this.#files(), path, absolute, checked.recursive ?? false, checked.signal);
+      await makeDirectoryByShell(this.#files(), path, absolute, checked.recursive ?? false, checked.signal);
     });
   }
 
@@ -301,7 +300,7 @@ export class VercelSandbox implements Sandbox {
     return this.#attributed(`removeFile ${JSON.stringify(path)}`, async () => {
       const absolute = resolveWorkspacePath(parsePath(path), "path", this.#context.providerId);
       const checked = parseFileCallOptions(options);
-      await removeVercelFile(this.#files(), path, absolute, checked.recursive ?? false, checked.signal);
+      await removeFileByShell(this.#files(), path, absolute, checked.recursive ?? false, checked.signal);
     });
   }
 
@@ -310,17 +309,18 @@ export class VercelSandbox implements Sandbox {
       const { providerId } = this.#context;
       const source = resolveWorkspacePath(parsePath(from, "from"), "from", providerId);
       const target = resolveWorkspacePath(parsePath(to, "to"), "to", providerId);
-      await renameVercelFile(this.#files(), from, to, source, target, options?.signal);
+      await renameFileByShell(this.#files(), from, to, source, target, options?.signal);
     });
   }
 
-  #files(): VercelFileContext {
-    return {
+  #files(): ShellFileRunner {
+    const context: VercelFileContext = {
       session: this.#session,
       sdk: this.#context.sdk,
       providerId: this.#context.providerId,
       timeoutMs: fileCallTimeoutMs,
     };
+    return vercelFileRunner(context);
   }
 
   /**

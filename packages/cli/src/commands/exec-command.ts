@@ -1,9 +1,10 @@
 /** `sandport exec -- <command> [args...]`: run one program, without a shell, in a fresh sandbox. */
 import { type SandboxProvider, UnsupportedCapabilityError } from "@sandport/core";
+import { isRouter } from "@sandport/router";
 import type { Command } from "commander";
 import type { CliContext } from "../cli-context.ts";
 import type { CliEnvironment } from "../cli-environment.ts";
-import { createConfiguredProvider, isRouter } from "../configured-provider.ts";
+import { createConfiguredProvider } from "../configured-provider.ts";
 import { parseTimeoutOption } from "../option-parsers.ts";
 import { runInSandbox } from "../sandbox-session.ts";
 

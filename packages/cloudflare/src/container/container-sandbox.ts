@@ -4,6 +4,7 @@
 import {
   type CallOptions,
   type Command,
+  classifyUnreadableByShell,
   codeCommand,
   type ExecOptions,
   type ExecResult,
@@ -11,7 +12,9 @@ import {
   type FileInfo,
   InvalidRequestError,
   type ListFilesOptions,
+  listFilesByShell,
   type MakeDirectoryOptions,
+  makeDirectoryByShell,
   NotFoundError,
   OutputLimitError,
   ProviderUnavailableError,
@@ -19,7 +22,11 @@ import {
   parseExecOptions,
   type RemoveFileOptions,
   type RunCodeOptions,
+  removeFileByShell,
+  renameFileByShell,
   type Sandbox,
+  type ShellFileRunner,
+  statFileByShell,
   throwIfAborted,
   toSandportError,
   UnsupportedCapabilityError,
@@ -33,16 +40,7 @@ import {
 } from "../file-call-arguments.ts";
 import { SandboxBridgeResponseError } from "./cloudflare-container-errors.ts";
 import { runContainerExec, timeoutGraceMs } from "./container-exec.ts";
-import {
-  type ContainerFileContext,
-  classifyUnreadable,
-  containerPath,
-  listContainerFiles,
-  makeContainerDirectory,
-  removeContainerFile,
-  renameContainerFile,
-  statContainerFile,
-} from "./container-files.ts";
+import { type ContainerFileContext, containerFileRunner, containerPath } from "./container-files.ts";
 import {
   execArgv,
   execMarkerVariable,
@@ -250,7 +248,7 @@ export class ContainerSandbox implements Sandbox {
     } catch (error) {
       if (!isUnreadablePath(error)) throw error;
       // A regular file that failed to stream keeps the sandbox bridge's error, as does a failed probe.
-      const explained = await classifyUnreadable(this.#files(), path, absolute, options?.signal).catch(
+      const explained = await classifyUnreadableByShell(this.#files(), path, absolute, options?.signal).catch(
         (probeError: unknown) => {
           if (options?.signal?.aborted) throw probeError;
           return undefined;
@@ -270,7 +268,7 @@ export class ContainerSandbox implements Sandbox {
     const { recursive, maxEntries, signal } = parseListFilesOptions(options, providerId);
     throwIfAborted(signal, providerId);
     this.#assertLive();
-    return listContainerFiles(this.#files(), path, containerPath(relative), recursive, maxEntries, signal);
+    return listFilesByShell(this.#files(), path, containerPath(relative), recursive, maxEntries, signal);
   }
 
   statFile(path: string, options?: CallOptions): Promise<FileInfo> {
@@ -283,7 +281,7 @@ export class ContainerSandbox implements Sandbox {
     const signal = parseCallOptions(options, providerId);
     throwIfAborted(signal, providerId);
     this.#assertLive();
-    return statContainerFile(this.#files(), path, containerPath(relative), signal);
+    return statFileByShell(this.#files(), path, containerPath(relative), signal);
   }
 
   makeDirectory(path: string, options?: MakeDirectoryOptions): Promise<void> {
@@ -296,7 +294,7 @@ export class ContainerSandbox implements Sandbox {
     const { recursive, signal } = parseRecursiveOptions(options, providerId);
     throwIfAborted(signal, providerId);
     this.#assertLive();
-    await makeContainerDirectory(this.#files(), path, containerPath(relative), recursive, signal);
+    await makeDirectoryByShell(this.#files(), path, containerPath(relative), recursive, signal);
   }
 
   removeFile(path: string, options?: RemoveFileOptions): Promise<void> {
@@ -312,7 +310,7 @@ export class ContainerSandbox implements Sandbox {
     }
     throwIfAborted(signal, providerId);
     this.#assertLive();
-    await removeContainerFile(this.#files(), path, containerPath(relative), recursive, signal);
+    await removeFileByShell(this.#files(), path, containerPath(relative), recursive, signal);
   }
 
   renameFile(from: string, to: string, options?: CallOptions): Promise<void> {
@@ -331,17 +329,18 @@ export class ContainerSandbox implements Sandbox {
     }
     throwIfAborted(signal, providerId);
     this.#assertLive();
-    await renameContainerFile(this.#files(), from, to, containerPath(source), containerPath(target), signal);
+    await renameFileByShell(this.#files(), from, to, containerPath(source), containerPath(target), signal);
   }
 
-  #files(): ContainerFileContext {
-    return {
+  #files(): ShellFileRunner {
+    const context: ContainerFileContext = {
       client: this.#context.client,
       providerId: this.#context.providerId,
       vendorId: this.vendorId,
       timeoutMs: this.#context.fileTimeoutMs,
       stopCommand: (marker) => this.#stopCommand(marker),
     };
+    return containerFileRunner(context);
   }
 
   writeFile(path: string, data: Uint8Array | string, options?: CallOptions): Promise<void> {

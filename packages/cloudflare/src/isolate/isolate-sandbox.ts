@@ -16,6 +16,7 @@ import {
   type Sandbox,
   type SandportError,
   throwIfAborted,
+  tooManyEntriesMessage,
   UnsupportedCapabilityError,
   workspaceRelativePath,
 } from "@sandport/core";
@@ -24,7 +25,6 @@ import {
   parseCallOptions,
   parseListFilesOptions,
   parseRecursiveOptions,
-  tooManyEntriesMessage,
   workspaceEntryPath,
 } from "../file-call-arguments.ts";
 import type { ResolvedIsolateSettings } from "./isolate-settings.ts";

@@ -13,7 +13,11 @@ import type {
   IsolateWorkerRunResult,
   IsolateWorkerSandboxInfo,
 } from "../../src/isolate/isolate-worker-protocol.ts";
-import { maxWorkspaceEntries, utf8Bytes } from "../../src/isolate/isolate-worker-protocol.ts";
+import {
+  maxWorkspaceEntries,
+  utf8Bytes,
+  workspaceUsageBytes,
+} from "../../src/isolate/isolate-worker-protocol.ts";
 import type { EntryChanges, EntryFailure } from "../../src/isolate/workspace-entries.ts";
 import { FileStore } from "./file-store.ts";
 import { failed, type Outcome, succeeded } from "./outcome.ts";
@@ -176,7 +180,7 @@ export class SandboxObject extends DurableObject<IsolateWorkerEnv> {
     // Another of the tenant's sandboxes may have grown during the run: the total is checked again.
     const reserved = await this.#reserveStorage(
       settings,
-      workspaceBytes(outcome.files, outcome.directories ?? directoriesBefore),
+      workspaceUsageBytes(outcome.files, outcome.directories ?? directoriesBefore),
     );
     if (!reserved.ok) return succeeded(withChangesDiscarded(outcome.result, reserved.message));
     this.#files.replaceAll(
@@ -323,14 +327,6 @@ export class SandboxObject extends DurableObject<IsolateWorkerEnv> {
   override async alarm(): Promise<void> {
     await this.destroy();
   }
-}
-
-/** What files and directories take against the limits: contents and paths, as FileStore.usage counts. */
-function workspaceBytes(files: ReadonlyMap<string, Uint8Array>, directories: readonly string[]): number {
-  let total = 0;
-  for (const [path, bytes] of files) total += bytes.byteLength + utf8Bytes(path);
-  for (const path of directories) total += utf8Bytes(path);
-  return total;
 }
 
 function failedEntry(failure: EntryFailure): Outcome<never> {
